@@ -13,13 +13,13 @@ Files written to ``output_dir`` (all atomic, except the append-only generation c
     {"id": "benign/summarize/doc-1", "set": "benign", "task": "summarize", "doc_id": "doc-1",
      "prompt_id": "<hash>", "prompt": "<the formatted prompt>", "mode": "full" | "refusal-only", "truncated": false, "empty": false,
      "output": "...", "refusal": true,                      # verdict of the primary judge
-     "judges": {"refusal@1": {"refusal": true, "score": 1.0}, ...},
+     "judges": {"refusal@2": {"refusal": true, "score": 1.0}, ...},
      "reference": "..." | null, "metrics": {"rouge_l": 0.41} | {}}
 
 - ``summary.json`` (schema ``crosstask.eval/1``)::
 
     {"schema": "crosstask.eval/1", "name": "base", "model": "...", "adapter": null,
-     "judge": "refusal@1", "judges": ["refusal@1", ...], "tasks": [...], "seed": 0,
+     "judge": "refusal@2", "judges": ["refusal@2", ...], "tasks": [...], "seed": 0,
      "sets": {"malicious": {"documents": 100, "mode": "refusal-only"}, ...},
      "results": {"<set>": {"<task>": {
          "n": 100,
