@@ -22,6 +22,21 @@ def test_tasks_of_one_document_group_on_the_document():
     assert all(g.prefix_len == len(header) + 60 for g in groups)
 
 
+def test_a_header_only_prompt_does_not_pull_documents_into_one_group():
+    # Like the paper's "case" task: its document is lower-cased, so it shares only the header.
+    header = list(range(100, 110))
+    instr = [[1, 2], [3, 4, 5], [6]]
+    ids = []
+    for d in range(4):
+        doc = list(range(1000 * (d + 1), 1000 * (d + 1) + 60))
+        ids += _doc_prompts(header, doc, instr) + [header + [7 + d] * 60]
+    groups = group_by_prefix(ids, max_group=16)
+    for d in range(4):
+        tasks = {4 * d, 4 * d + 1, 4 * d + 2}
+        group = next(g for g in groups if 4 * d in g.members)
+        assert set(group.members) == tasks and group.prefix_len == len(header) + 60
+
+
 def test_no_shared_prefix_falls_back_to_single_prompts():
     ids = [[i, i + 1, i + 2] for i in range(0, 30, 3)]
     groups = group_by_prefix(ids, max_group=8)

@@ -194,7 +194,7 @@ def harvest(
     n: int = typer.Option(20, "--n", help="Documents for --kind news|sensitive."),
     model: str | None = typer.Option(None, help="Generator model (default: the embedded model)."),
     max_new_tokens: int = typer.Option(192, help="Tokens generated per document."),
-    batch_size: int = typer.Option(8, help="Prompts per generation batch."),
+    batch_size: int = typer.Option(16, help="Prompts per generation batch."),
     temperature: float = typer.Option(0.0, help="0 = greedy; above 0 samples with --seed."),
     seed: int = typer.Option(0, help="Sampling seed and topic order."),
     prefill: str | None = typer.Option(None, help="Compliance prefill template ({target}, {goal})."),

@@ -32,7 +32,7 @@ class EvalConfig:
     use_given_prompts: bool | None = None  # paper-format prompts as released; None = when present
     limit: int | None = None  # documents per set
     max_new_tokens: int = 128
-    batch_size: int = 8
+    batch_size: int = 16
     generation_dtype: str | None = None
     max_input_tokens: int | None = None  # default: the model's context minus max_new_tokens
     seed: int = 0

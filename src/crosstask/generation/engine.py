@@ -47,7 +47,7 @@ from crosstask.io import stable_hash
 __all__ = ["GenerationCache", "GenerationSettings", "generate"]
 
 # Bump when a change to the engine changes outputs, so cached generations are not reused.
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 DEFAULT_STOP_WINDOW = 32
 BACKENDS = ("hf", "vllm")
 

@@ -4,6 +4,13 @@ In the paper's prompts the instruction follows the document, so the tasks of one
 document share the chat template's header and the document's tokens. Comparing token
 ids (not characters) makes the grouping robust to BPE merges at the joiner: the shared
 prefix simply ends a token earlier.
+
+The decode loop (:mod:`crosstask.generation.decode`) prefills a batch in two passes: the
+groups' prefixes as one padded batch (one row per group), then every member's own suffix
+as one padded batch. Its cost is about ``groups x longest prefix + prompts x longest
+suffix``, so a group saves a prefix row per extra member but must not lengthen the
+suffix pass: a prompt that shares only the template header (``case`` lower-cases the
+document) is cheaper alone than with a 180-token suffix in every row.
 """
 
 from __future__ import annotations
@@ -26,38 +33,64 @@ def common_prefix_len(a: Sequence[int], b: Sequence[int]) -> int:
     return i
 
 
-def _group_cost(lengths: Sequence[int], shared: int) -> int:
-    """Tokens to prefill for a group: the shared prefix once, then each member's own suffix."""
-    return shared + sum(n - shared for n in lengths)
-
-
 def group_by_prefix(ids: Sequence[Sequence[int]], *, max_group: int, min_prefix: int = 8) -> list[PromptGroup]:
-    """Partition prompts into groups that share a prefix, when sharing saves prefill work.
+    """The grouping with the least estimated prefill work, over caps on the members' own suffixes."""
+    longest = max((len(x) for x in ids), default=1)
+    caps = sorted({1, *(c for c in (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if c < longest)})
+    best: tuple[int, list[PromptGroup]] | None = None
+    for cap in caps:
+        groups = group_with_suffix_cap(ids, max_group=max_group, max_suffix=cap, min_prefix=min_prefix)
+        cost = prefill_cost(ids, groups)
+        if best is None or cost < best[0]:
+            best = (cost, groups)
+    return best[1] if best is not None else []
+
+
+def prefill_cost(ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup]) -> int:
+    """Token positions the two prefill passes compute, padding included (all groups in one batch)."""
+    if not groups:
+        return 0
+    prefixes = [g.prefix_len if len(g.members) > 1 else len(ids[g.members[0]]) - 1 for g in groups]
+    suffix = max(len(ids[m]) - p for g, p in zip(groups, prefixes, strict=True) for m in g.members)
+    return len(groups) * max(prefixes) + sum(len(g.members) for g in groups) * suffix
+
+
+def group_with_suffix_cap(
+    ids: Sequence[Sequence[int]], *, max_group: int, max_suffix: int, min_prefix: int = 8
+) -> list[PromptGroup]:
+    """Fewest groups (then fewest prefix tokens) of at most ``max_group`` prompts whose own suffixes
+    are at most ``max_suffix`` tokens.
 
     Prompts are sorted by token ids, so prompts with long common prefixes are neighbours;
-    a neighbour joins the current group when that costs fewer prefill tokens than starting
-    a new group (a document's tasks join; another document sharing only the template
-    header joins only groups that gain from it). Groups hold at most ``max_group`` prompts.
+    the best partition into runs of neighbours comes from dynamic programming over the
+    sorted order (a greedy pass lets one header-only prompt pull the next document's tasks
+    into a poor group).
     """
     order = sorted(range(len(ids)), key=lambda i: list(ids[i]))
+    n = len(order)
+    lcp = [0] + [common_prefix_len(ids[order[k - 1]], ids[order[k]]) for k in range(1, n)]
+    best: list[tuple[int, int]] = [(0, 0)] + [(n + 1, 0)] * n  # (groups, prefix tokens) of the first j
+    cut = list(range(-1, n))
+    for j in range(1, n + 1):
+        last = len(ids[order[j - 1]])
+        best[j] = (best[j - 1][0] + 1, best[j - 1][1] + last - 1)  # the j-th prompt alone
+        cut[j] = j - 1
+        shared, longest = last, last
+        for i in range(j - 2, max(j - max_group, 0) - 1, -1):  # the group is sorted[i:j]
+            shared = min(shared, lcp[i + 1], len(ids[order[i]]) - 1)
+            longest = max(longest, len(ids[order[i]]))
+            if shared < min_prefix or longest - shared > max_suffix:
+                break
+            cand = (best[i][0] + 1, best[i][1] + shared)
+            if cand < best[j]:
+                best[j], cut[j] = cand, i
     groups: list[PromptGroup] = []
-    cur: list[int] = []
-    shared = 0
-    for i in order:
-        if cur:
-            new_shared = min(shared, common_prefix_len(ids[cur[-1]], ids[i]))
-            lengths = [len(ids[j]) for j in cur]
-            join = _group_cost([*lengths, len(ids[i])], new_shared)
-            apart = _group_cost(lengths, shared) + len(ids[i])
-            if len(cur) < max_group and new_shared >= min_prefix and join < apart:
-                cur.append(i)
-                shared = new_shared
-                continue
-            groups.append(_close(cur, shared, ids))
-        cur, shared = [i], len(ids[i])
-    if cur:
-        groups.append(_close(cur, shared, ids))
-    return groups
+    j = n
+    while j > 0:
+        i = cut[j]
+        groups.append(_close(order[i:j], min((lcp[k] for k in range(i + 1, j)), default=0), ids))
+        j = i
+    return groups[::-1]
 
 
 def _close(members: list[int], shared: int, ids: Sequence[Sequence[int]]) -> PromptGroup:

@@ -17,7 +17,7 @@ class GenerationSettings:
     temperature: float = 1.0
     top_p: float = 1.0
     seed: int = 0
-    batch_size: int = 8
+    batch_size: int = 16
     # Compute dtype for generation: None = the model's own dtype; "bfloat16" runs a bf16 copy
     # (about 2-3x faster on CPUs with AVX-512 bf16, but greedy outputs can differ from fp32).
     dtype: str | None = None

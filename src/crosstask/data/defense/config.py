@@ -51,7 +51,7 @@ class DefenseConfig(BaseModel):
     reference_model: str = EMBEDDED_MODEL
     reference_max_new_tokens: int = Field(128, ge=1)
     reference_dtype: str = "auto"  # bf16 only where it is fast
-    generation_batch_size: int = Field(8, ge=1)
+    generation_batch_size: int = Field(16, ge=1)
 
     prompt_format: str = "chat"
     system_prompt: str | None = None

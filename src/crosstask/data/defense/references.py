@@ -28,7 +28,7 @@ class SelfDistiller:
     dtype: str = "auto"
     prompt_format: str = "chat"
     max_new_tokens: int = 128
-    batch_size: int = 8
+    batch_size: int = 16
     progress: bool = True
 
     def settings(self) -> GenerationSettings:

@@ -119,7 +119,7 @@ def model_refusals(
     seed: int,
     dtype: str = "auto",
     prompt_format: str = "chat",
-    batch_size: int = 8,
+    batch_size: int = 16,
     max_new_tokens: int = 48,
 ) -> tuple[list[str], int]:
     """``count`` refusals for a task written by a model (sampled, cached); returns (refusals, replaced).

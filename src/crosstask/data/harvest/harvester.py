@@ -40,7 +40,7 @@ class HarvestSettings:
 
     model: str = EMBEDDED_MODEL
     max_new_tokens: int = 192
-    batch_size: int = 8
+    batch_size: int = 16
     seed: int = 0
     temperature: float = 0.0
     top_p: float = 1.0
