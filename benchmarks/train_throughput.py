@@ -3,8 +3,11 @@
 Both sides train the same model with the same LoRA settings, learning rate, schedule, batch
 size (examples per optimizer step), cutoff, mixed precision, base weights and response-only loss
 (crosstask with ``loss: single``, the same token-mean objective as TRL) for the same number of
-optimizer steps. Each run is a fresh subprocess (so its peak RSS is its own); the sides alternate
-(crosstask, TRL, crosstask, TRL, ...) so that load from other processes on the machine hits both
+optimizer steps, on the same examples in the same order: TRL reads, sequentially, the token ids
+and loss masks crosstask built, in the order crosstask's seeded sampler draws them, so step k of
+both sides sees the same examples and the loss curves can be compared step by step. Each run is
+a fresh subprocess (so its peak RSS is its own); the sides alternate (crosstask, TRL, TRL,
+crosstask, ...) so that load from other processes on the machine hits both
 alike. Reported: real (non-padding) tokens per second, peak RSS and the per-step loss curves.
 
     python benchmarks/train_throughput.py --dataset DIR [--steps 12] [--rounds 2] [--out report.json]
@@ -55,9 +58,9 @@ def run_trl(args: argparse.Namespace) -> dict:
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
-    from crosstask.models import build_prompt, load_model
-    from crosstask.models.prompt_formats import response_suffix
-    from crosstask.training.data import load_defense_examples
+    from crosstask.models import load_model
+    from crosstask.training import batching
+    from crosstask.training.data import tokenize_dataset
     from crosstask.training.trainer import resolve_mixed_precision
 
     cfg = _config(args)
@@ -66,9 +69,13 @@ def run_trl(args: argparse.Namespace) -> dict:
     dtype = cfg.base_dtype if cfg.base_dtype != "auto" else ("bfloat16" if bf16 else "float32")
     loaded = load_model(cfg.base_model, dtype=dtype)
     tok = loaded.tokenizer
-    examples, _ = load_defense_examples(args.dataset)
-    rows = [{"prompt": build_prompt(tok, e.messages, cfg.prompt_format),
-             "completion": e.response + response_suffix(tok, cfg.prompt_format)} for e in examples]
+    # The same token ids and loss masks as crosstask (its tokenizer, chat format, cutoff and masking),
+    # in crosstask's data order (step k takes order[k*B:(k+1)*B]), read sequentially by TRL.
+    data = tokenize_dataset(args.dataset, tok, prompt_format=cfg.prompt_format, cutoff_len=cfg.cutoff_len,
+                            train_on_inputs=cfg.train_on_inputs, on_too_long=cfg.on_too_long)
+    order = [i for step in range(cfg.max_steps)
+             for i in batching.step_indices(len(data.examples), cfg.seed, cfg.batch_size, step)]
+    rows = [{"input_ids": list(data.examples[i].input_ids), "labels": list(data.examples[i].labels)} for i in order]
     sft = SFTConfig(
         output_dir=tempfile.mkdtemp(), per_device_train_batch_size=cfg.batch_size, gradient_accumulation_steps=1,
         learning_rate=cfg.learning_rate, lr_scheduler_type=cfg.lr_scheduler,
@@ -76,7 +83,7 @@ def run_trl(args: argparse.Namespace) -> dict:
         weight_decay=cfg.weight_decay, max_grad_norm=cfg.max_grad_norm, bf16=bf16, max_length=cfg.cutoff_len,
         completion_only_loss=True, logging_steps=1, report_to=[], save_strategy="no", seed=cfg.seed,
         include_num_input_tokens_seen="non_padding", use_cpu=not torch.cuda.is_available(),
-        dataloader_num_workers=0, disable_tqdm=True,
+        dataloader_num_workers=0, disable_tqdm=True, train_sampling_strategy="sequential",
     )
     lora = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                       target_modules=list(cfg.lora_target_modules), task_type="CAUSAL_LM")

@@ -36,12 +36,15 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
     return math.ceil(n / batch_size)
 
 
+def step_indices(n: int, seed: int, batch_size: int, step: int) -> list[int]:
+    """Indices of the examples of global optimizer step ``step`` (0-based); resuming only needs the step number."""
+    epoch, k = divmod(step, steps_per_epoch(n, batch_size))
+    return epoch_order(n, seed, epoch)[k * batch_size : (k + 1) * batch_size]
+
+
 def step_examples(examples: Sequence[TokenizedExample], seed: int, batch_size: int, step: int) -> list[TokenizedExample]:
-    """The examples of global optimizer step ``step`` (0-based); resuming only needs the step number."""
-    per_epoch = steps_per_epoch(len(examples), batch_size)
-    epoch, k = divmod(step, per_epoch)
-    order = epoch_order(len(examples), seed, epoch)
-    return [examples[i] for i in order[k * batch_size : (k + 1) * batch_size]]
+    """The examples of global optimizer step ``step``."""
+    return [examples[i] for i in step_indices(len(examples), seed, batch_size, step)]
 
 
 Row = list[TokenizedExample]  # examples laid back to back in one sequence of a micro-batch

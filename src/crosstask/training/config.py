@@ -118,7 +118,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "cpu": dict(
         base_model="smollm2-135m-instruct", lora_r=16, lora_alpha=32, lora_dropout=0.05,
         lora_target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
-        learning_rate=1e-3, num_epochs=3, cutoff_len=512, batch_size=8, max_tokens_per_micro_batch=2048,
+        learning_rate=1e-3, num_epochs=3, cutoff_len=512, batch_size=8, max_tokens_per_micro_batch=1024,
         base_dtype="auto", save_steps=20,
     ),
     # Tests and smoke runs on the tiny random model.
