@@ -41,7 +41,7 @@ def test_no_shared_prefix_falls_back_to_single_prompts():
     ids = [[i, i + 1, i + 2] for i in range(0, 30, 3)]
     groups = group_by_prefix(ids, max_group=8)
     assert len(groups) == len(ids)
-    assert all(len(g.members) == 1 and g.prefix_len == len(ids[g.members[0]]) for g in groups)
+    assert all(len(g.members) == 1 and g.prefix_len == len(ids[g.members[0]]) - 1 for g in groups)
 
 
 def test_groups_respect_max_group_and_leave_each_member_a_token():
@@ -50,5 +50,4 @@ def test_groups_respect_max_group_and_leave_each_member_a_token():
     assert sorted(m for g in groups for m in g.members) == list(range(6))
     assert max(len(g.members) for g in groups) <= 4
     for g in groups:
-        if len(g.members) > 1:
-            assert all(len(ids[m]) > g.prefix_len for m in g.members)
+        assert all(len(ids[m]) > g.prefix_len for m in g.members)

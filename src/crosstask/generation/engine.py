@@ -252,7 +252,7 @@ def _generate_hf(
     if prefix_reuse:
         groups = group_by_prefix(ids, max_group=settings.batch_size)
     else:
-        groups = [PromptGroup(members=(i,), prefix_len=len(x)) for i, x in enumerate(ids)]
+        groups = [PromptGroup(members=(i,), prefix_len=len(x) - 1) for i, x in enumerate(ids)]
     cap = settings.max_new_tokens if stop_window is None else min(settings.max_new_tokens, stop_window)
 
     def decode(tokens: list[int]) -> str:

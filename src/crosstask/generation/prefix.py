@@ -22,7 +22,9 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class PromptGroup:
     members: tuple[int, ...]  # indices into the prompt list
-    prefix_len: int  # tokens shared by all members (computed once); every member keeps >= 1 own token if > 1
+    # Tokens shared by all members (computed once). Every member keeps at least one token of its
+    # own, whose logits give its first new token: a singleton's prefix is its prompt but the last token.
+    prefix_len: int
 
 
 def common_prefix_len(a: Sequence[int], b: Sequence[int]) -> int:
@@ -50,9 +52,8 @@ def prefill_cost(ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup]) ->
     """Token positions the two prefill passes compute, padding included (all groups in one batch)."""
     if not groups:
         return 0
-    prefixes = [g.prefix_len if len(g.members) > 1 else len(ids[g.members[0]]) - 1 for g in groups]
-    suffix = max(len(ids[m]) - p for g, p in zip(groups, prefixes, strict=True) for m in g.members)
-    return len(groups) * max(prefixes) + sum(len(g.members) for g in groups) * suffix
+    suffix = max(len(ids[m]) - g.prefix_len for g in groups for m in g.members)
+    return len(groups) * max(g.prefix_len for g in groups) + sum(len(g.members) for g in groups) * suffix
 
 
 def group_with_suffix_cap(
@@ -70,12 +71,12 @@ def group_with_suffix_cap(
     n = len(order)
     lcp = [0] + [common_prefix_len(ids[order[k - 1]], ids[order[k]]) for k in range(1, n)]
     best: list[tuple[int, int]] = [(0, 0)] + [(n + 1, 0)] * n  # (groups, prefix tokens) of the first j
-    cut = list(range(-1, n))
+    cut = [0] * (n + 1)
     for j in range(1, n + 1):
         last = len(ids[order[j - 1]])
         best[j] = (best[j - 1][0] + 1, best[j - 1][1] + last - 1)  # the j-th prompt alone
         cut[j] = j - 1
-        shared, longest = last, last
+        shared, longest = last - 1, last
         for i in range(j - 2, max(j - max_group, 0) - 1, -1):  # the group is sorted[i:j]
             shared = min(shared, lcp[i + 1], len(ids[order[i]]) - 1)
             longest = max(longest, len(ids[order[i]]))
@@ -94,8 +95,5 @@ def group_with_suffix_cap(
 
 
 def _close(members: list[int], shared: int, ids: Sequence[Sequence[int]]) -> PromptGroup:
-    if len(members) == 1:
-        return PromptGroup(members=(members[0],), prefix_len=len(ids[members[0]]))
-    # Leave every member at least one token of its own, whose logits give its first new token.
     shortest = min(len(ids[j]) for j in members)
-    return PromptGroup(members=tuple(members), prefix_len=min(shared, shortest - 1))
+    return PromptGroup(members=tuple(members), prefix_len=shortest - 1 if len(members) == 1 else min(shared, shortest - 1))
