@@ -127,20 +127,26 @@ def read_jsonl_tolerant(path: str | Path) -> list[Any]:
     return out
 
 
+def read_yaml(path: str | Path) -> Any:
+    """A YAML file parsed with the safe loader; malformed YAML is a one-line error naming the file, line and column."""
+    import yaml
+
+    try:
+        return yaml.safe_load(read_text(path))
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise InputError(f"malformed YAML{where}: {problem}", path=path) from None
+
+
 def read_yaml_section(path: str | Path, section: str, *, keep: tuple[str, ...] = ()) -> dict[str, Any]:
     """The settings of a YAML file: its ``section:`` mapping if it has one, else the whole file.
 
     ``keep`` names top-level keys carried into the section (e.g. an output folder beside it).
     Malformed YAML and a non-mapping are one-line errors naming the file.
     """
-    import yaml
-
-    try:
-        data = yaml.safe_load(read_text(path)) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"malformed YAML{where}", path=path) from None
+    data = read_yaml(path) or {}
     if not isinstance(data, dict):
         raise InputError("expected a mapping of settings", path=path)
     if isinstance(data.get(section), dict):

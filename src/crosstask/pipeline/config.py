@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crosstask.errors import CrosstaskError
+from crosstask.io import read_yaml
 from crosstask.tasks import PAPER_TASKS, get_task
 
 Label = Literal["malicious", "benign", "sensitive-benign"]
@@ -212,15 +213,7 @@ def _resolve_paths(obj: Any, root: Path) -> Any:
 def _read_yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise CrosstaskError(f"{path}: config file not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1} column {mark.column + 1}" if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise CrosstaskError(f"{path}: malformed YAML{where}: {problem}") from None
-    except UnicodeDecodeError:
-        raise CrosstaskError(f"{path}: not valid UTF-8") from None
+    data = read_yaml(path)
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -18,13 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from crosstask.data.document import Document
 from crosstask.data.sources._records import read_jsonl_lines, require_list, require_mapping, require_text
 from crosstask.data.sources.registry import SourceSpec, register_source
 from crosstask.errors import CrosstaskError, InputError
-from crosstask.io import read_text
+from crosstask.io import read_text, read_yaml
 
 
 @dataclass(frozen=True)
@@ -91,12 +89,7 @@ def load_goals(kind: str, path: str | Path | None = None) -> list[Goal]:
 
 def _read_advbench(path: Path) -> list[Goal]:
     """PyRIT's seed-dataset YAML: ``seeds: [{value, data_type, harm_categories}]``."""
-    try:
-        data = yaml.safe_load(read_text(path))
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise InputError(f"malformed YAML{where}", path=path) from None
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise InputError("expected a mapping with a 'seeds' list", path=path)
     seeds = require_list(data.get("seeds"), path, "seeds")
