@@ -39,9 +39,12 @@ def group_by_prefix(ids: Sequence[Sequence[int]], *, max_group: int, min_prefix:
     """The grouping with the least estimated prefill work, over caps on the members' own suffixes."""
     longest = max((len(x) for x in ids), default=1)
     caps = sorted({1, *(c for c in (2, 4, 8, 16, 32, 64, 128, 256, 512, 1024) if c < longest)})
+    # Prompts sorted by token ids: prompts with long common prefixes are neighbours (sorted once).
+    order = sorted(range(len(ids)), key=lambda i: list(ids[i]))
+    lcp = [0] + [common_prefix_len(ids[order[k - 1]], ids[order[k]]) for k in range(1, len(order))]
     best: tuple[int, list[PromptGroup]] | None = None
     for cap in caps:
-        groups = group_with_suffix_cap(ids, max_group=max_group, max_suffix=cap, min_prefix=min_prefix)
+        groups = _group_with_suffix_cap(ids, order, lcp, max_group=max_group, max_suffix=cap, min_prefix=min_prefix)
         cost = prefill_cost(ids, groups)
         if best is None or cost < best[0]:
             best = (cost, groups)
@@ -56,20 +59,19 @@ def prefill_cost(ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup]) ->
     return len(groups) * max(g.prefix_len for g in groups) + sum(len(g.members) for g in groups) * suffix
 
 
-def group_with_suffix_cap(
-    ids: Sequence[Sequence[int]], *, max_group: int, max_suffix: int, min_prefix: int = 8
+def _group_with_suffix_cap(
+    ids: Sequence[Sequence[int]], order: list[int], lcp: list[int], *, max_group: int, max_suffix: int,
+    min_prefix: int,
 ) -> list[PromptGroup]:
     """Fewest groups (then fewest prefix tokens) of at most ``max_group`` prompts whose own suffixes
     are at most ``max_suffix`` tokens.
 
-    Prompts are sorted by token ids, so prompts with long common prefixes are neighbours;
-    the best partition into runs of neighbours comes from dynamic programming over the
-    sorted order (a greedy pass lets one header-only prompt pull the next document's tasks
-    into a poor group).
+    ``order`` sorts the prompts by token ids and ``lcp[k]`` is the common prefix of sorted
+    neighbours k-1 and k; the best partition into runs of neighbours comes from dynamic
+    programming over that order (a greedy pass lets one header-only prompt pull the next
+    document's tasks into a poor group).
     """
-    order = sorted(range(len(ids)), key=lambda i: list(ids[i]))
     n = len(order)
-    lcp = [0] + [common_prefix_len(ids[order[k - 1]], ids[order[k]]) for k in range(1, n)]
     best: list[tuple[int, int]] = [(0, 0)] + [(n + 1, 0)] * n  # (groups, prefix tokens) of the first j
     cut = [0] * (n + 1)
     for j in range(1, n + 1):
