@@ -39,6 +39,7 @@ def test_cut_dangling_sentence_and_special_tokens():
     assert cut_dangling_sentence("Complete sentence.") == "Complete sentence."
     assert cut_dangling_sentence("no sentence end at all") == "no sentence end at all"
     assert clean_generated("Sure, here is", " a fair.<|im_end|> More") == "Sure, here is a fair."
+    assert clean_generated("Sure, here is a plan:\n\n", "no sentence end") == "Sure, here is a plan:\n\nno sentence end"
 
 
 def test_normalized_hash_matches_near_identical_texts():
@@ -70,6 +71,7 @@ def test_harvest_caches_with_provenance_and_resumes(tmp_path):
     # A third run generates nothing and returns the same documents.
     third = harvest_malicious_documents(goals(4), TINY, cache=ProvenanceCache(tmp_path / "gen.jsonl"))
     assert third.generated == 0 and third.cached == 4
+    assert len(third.documents) == 4  # byte noise without a sentence end is kept, not cut back to the prefill
     assert [d.to_dict() for d in third.documents] == [d.to_dict() for d in second.documents]
     records = ProvenanceCache(tmp_path / "gen.jsonl")
     assert len(records) == 4

@@ -89,7 +89,7 @@ def test_missing_adapter_and_unknown_keys_are_errors(tmp_path):
         evaluate(_cfg(tmp_path, adapter=str(tmp_path / "nope")), progress=False)
     with pytest.raises(CrosstaskError, match="unknown evaluation config key"):
         evaluate(_cfg(tmp_path, modle="x"), progress=False)
-    with pytest.raises(CrosstaskError, match="unknown document set"):
+    with pytest.raises(CrosstaskError, match="bad evaluation set name"):
         evaluate(_cfg(tmp_path, sets={"evil": placeholder_docs(1)}), progress=False)
 
 

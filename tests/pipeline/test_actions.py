@@ -39,7 +39,7 @@ def test_documents_split_is_seeded_and_disjoint(tmp_path):
 
     out = StageOutput("documents", "documents", "k", ctx.work_dir, summary)
     extra = _docs_file(tmp_path, "extra.jsonl", placeholder_docs(2, "sensitive-benign"))
-    test = _ctx(tmp_path, "testset", {"test_sources": [extra], "evaluate_heldout": True}, {"documents": out})
+    test = _ctx(tmp_path, "testset", {"test_sources": [{"spec": extra, "set": None}], "evaluate_heldout": True}, {"documents": out})
     assert actions.testset(test)["counts"] == {"malicious": 3, "benign": 2, "sensitive-benign": 2}
 
 
@@ -61,13 +61,13 @@ def test_duplicate_ids_across_sources(tmp_path):
 
 
 def test_normalize_summary_and_samples():
-    summary = {"results": {"malicious": {"case": {"n": 4, "refusal": {"rate": 0.75, "ci": [0.25, 1.0]},
+    summary = {"results": {"malicious": {"case": {"n": 4, "refusal": {"k": 3, "rate": 0.75, "ci": [0.25, 1.0]},
                                                   "quality": None}},
-                           "benign": {"case": {"n": 4, "refusal": {"rate": 0.0, "ci": [0, 0]},
+                           "benign": {"case": {"n": 4, "refusal": {"k": 0, "rate": 0.0, "ci": [0, 0]},
                                                "quality": {"metric": "case_match", "mean": 0.5}}}}}
     assert actions.normalize_summary(summary) == {"case": {
-        "malicious": {"refusal_rate": 0.75, "count": 4, "ci": [0.25, 1.0]},
-        "benign": {"refusal_rate": 0.0, "count": 4, "ci": [0, 0], "utility": {"case_match": 0.5}}}}
+        "malicious": {"refusal_rate": 0.75, "count": 4, "refused": 3, "ci": [0.25, 1.0]},
+        "benign": {"refusal_rate": 0.0, "count": 4, "refused": 0, "ci": [0, 0], "utility": {"case_match": 0.5}}}}
     records = [{"task": "case", "set": "benign", "doc_id": f"d{i}", "output": "x", "refusal": i == 1}
                for i in (3, 1, 2)]
     assert actions.pick_samples(records, 2) == {"case": {"benign": [

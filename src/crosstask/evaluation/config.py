@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from crosstask.data.document import LABELS, Document
+from crosstask.data.document import Document, set_label
 from crosstask.errors import CrosstaskError
 from crosstask.tasks import PAPER_TASKS
 
@@ -55,8 +55,7 @@ class EvalConfig:
 
     def validate(self) -> None:
         for s in self.sets:
-            if s not in LABELS:
-                raise CrosstaskError(f"unknown document set {s!r}; use one of {', '.join(LABELS)}")
+            set_label(s)  # a bad name is a one-line error naming it
         if not self.sets and not self.documents:
             raise CrosstaskError("nothing to evaluate: give 'sets' (e.g. malicious/benign source specs) or 'documents'")
         if not self.tasks:

@@ -44,7 +44,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.document import LABELS, Document
+from crosstask.data.document import EVAL_SET_KEY, Document, set_label, set_order
 from crosstask.errors import CrosstaskError
 from crosstask.evaluation.config import EvalConfig
 from crosstask.evaluation.judges import Judge, get_judge
@@ -102,19 +102,26 @@ def load_sets(cfg: EvalConfig) -> dict[str, list[Document]]:
         raise CrosstaskError(f"a document set must be a source spec mapping or a list of documents, got {spec!r}")
 
     for name, spec in cfg.sets.items():
+        label = set_label(name)
         if isinstance(spec, dict) and spec.get("kind") == "paper-format" and "sets" not in spec:
-            spec = {**spec, "sets": [name]}  # a paper-format folder holds all three sets: take this one
+            spec = {**spec, "sets": [label]}  # a paper-format folder holds all three sets: take this one
         docs = load(spec)
-        sets[name] = [d if d.label == name else Document(d.id, d.text, name, d.source, d.meta) for d in docs]  # type: ignore[arg-type]
+        sets[name] = [d if d.label == label else Document(d.id, d.text, label, d.source, d.meta) for d in docs]  # type: ignore[arg-type]
     for spec in cfg.documents:
         for d in load(spec):
-            sets.setdefault(d.label, []).append(d)
+            sets.setdefault(str(d.meta.get(EVAL_SET_KEY) or d.label), []).append(d)
     for name in list(sets):
         if cfg.limit is not None:
             sets[name] = sets[name][: cfg.limit]
         if not sets[name]:
             raise CrosstaskError(f"document set {name!r} is empty")
-    return {k: sets[k] for k in LABELS if k in sets}
+    return {k: sets[k] for k in set_order(sets)}
+
+
+def _mode(cfg: EvalConfig, set_name: str) -> str:
+    """Refusal-only when the set, or its label, is listed in ``refusal_only``."""
+    listed = set_name in cfg.refusal_only or set_label(set_name) in cfg.refusal_only
+    return "refusal-only" if listed else "full"
 
 
 def _context_budget(model: Any, cfg: EvalConfig) -> int:
@@ -145,7 +152,7 @@ def build_samples(
 
     samples = []
     for set_name, docs in sets.items():
-        mode = "refusal-only" if set_name in cfg.refusal_only else "full"
+        mode = _mode(cfg, set_name)
         for task in tasks:
             for doc in docs:
                 if not task.applies_to(doc):
@@ -287,8 +294,7 @@ def summarize(records: list[dict[str, Any]], cfg: EvalConfig, judges: list[Judge
     return {
         "schema": SCHEMA, "name": cfg.display_name(), "model": cfg.model, "adapter": cfg.adapter,
         "judge": judges[0].id, "judges": [j.id for j in judges], "tasks": [t.name for t in tasks], "seed": cfg.seed,
-        "sets": {k: {"documents": len(v), "mode": "refusal-only" if k in cfg.refusal_only else "full"}
-                 for k, v in sets.items()},
+        "sets": {k: {"documents": len(v), "mode": _mode(cfg, k), "label": set_label(k)} for k, v in sets.items()},
         "results": results, "overall": overall, "truncated_documents": truncated_docs, "empty_outputs": empty,
         "warnings": warnings, "config": cfg.to_dict(),
     }

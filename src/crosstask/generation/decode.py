@@ -28,6 +28,7 @@ from transformers import DynamicCache
 from transformers.cache_utils import DynamicLayer
 from transformers.generation.logits_process import (
     LogitsProcessorList,
+    RepetitionPenaltyLogitsProcessor,
     TemperatureLogitsWarper,
     TopPLogitsWarper,
 )
@@ -55,11 +56,14 @@ class TokenPicker:
     """Greedy argmax, or sampling with transformers' temperature/top-p warpers and per-prompt generators.
 
     Each prompt has its own generator (seeded from the seed and the prompt), so sampled
-    outputs do not depend on batch size, grouping or the number of processes.
+    outputs do not depend on batch size, grouping or the number of processes. A repetition
+    penalty (transformers' processor) sees each row's own new tokens only.
     """
 
     def __init__(self, settings: GenerationSettings):
         self.do_sample = settings.do_sample
+        self.penalty = (RepetitionPenaltyLogitsProcessor(settings.repetition_penalty)
+                        if settings.repetition_penalty != 1.0 else None)
         self.warpers = LogitsProcessorList()
         if settings.do_sample:
             if settings.temperature != 1.0:
@@ -67,12 +71,22 @@ class TokenPicker:
             if settings.top_p < 1.0:
                 self.warpers.append(TopPLogitsWarper(settings.top_p))
 
-    def __call__(self, logits: torch.Tensor, generators: Sequence[torch.Generator] | None) -> torch.Tensor:
+    def __call__(self, logits: torch.Tensor, generators: Sequence[torch.Generator] | None,
+                 history: Sequence[Sequence[int]] | None = None) -> torch.Tensor:
+        if self.penalty is not None and history is not None and any(history):
+            logits = self.penalty(_history_tensor(history, logits.device), logits)
         if not self.do_sample:
             return logits.argmax(dim=-1)
         probs = torch.softmax(self.warpers(None, logits), dim=-1)
         assert generators is not None
         return torch.cat([torch.multinomial(p, 1, generator=g) for p, g in zip(probs, generators, strict=True)])
+
+
+def _history_tensor(history: Sequence[Sequence[int]], device) -> torch.Tensor:
+    """The rows' new ids as one tensor. Rows of a batch start together, so they have equal
+    lengths; a shorter row is padded with its own first token (penalising a token twice is a no-op)."""
+    width = max(len(h) for h in history)
+    return torch.tensor([list(h) + [h[0]] * (width - len(h)) for h in history], device=device)
 
 
 def _forward(model, cache: DynamicCache, **inputs) -> torch.Tensor:
@@ -189,7 +203,7 @@ def decode_groups(
     out: dict[int, list[int]] = {m: [] for m in members}
     active = list(members)
     while True:
-        tok = picker(logits, gens)
+        tok = picker(logits, gens, [out[m] for m in active] if picker.penalty is not None else None)
         finished = []
         for row, (m, t) in enumerate(zip(active, tok.tolist(), strict=True)):
             out[m].append(t)

@@ -302,6 +302,8 @@ def _generate_plain(
             kwargs: dict[str, Any] = dict(max_new_tokens=cap, do_sample=settings.do_sample,
                                           pad_token_id=tokenizer.pad_token_id,
                                           eos_token_id=sorted(stop_token_ids(model, tokenizer)))
+            if settings.repetition_penalty != 1.0:  # here transformers also counts the prompt's tokens
+                kwargs["repetition_penalty"] = settings.repetition_penalty
             if settings.do_sample:
                 kwargs.update(temperature=settings.temperature, top_p=settings.top_p)
                 torch.manual_seed(settings.seed + b)

@@ -7,10 +7,11 @@ happen inside the actions, so planning (and ``--dry-run``) loads no model code.
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.document import LABELS, Document
+from crosstask.data.document import EVAL_SET_KEY, LABELS, Document, set_label, set_order
 from crosstask.errors import CrosstaskError
 from crosstask.io import read_json, read_jsonl, write_jsonl
 from crosstask.pipeline.stage import StageContext
@@ -24,14 +25,19 @@ def train_file(label: str) -> str:
     return f"train-{label}.jsonl"
 
 
-def _load_all(specs: list[dict[str, Any]]) -> list[Document]:
-    """Documents of every source; ids must be unique across sources (they key caches and reports)."""
+def _load_all(specs: list[dict[str, Any]], sets: list[str | None] | None = None) -> list[Document]:
+    """Documents of every source; ids must be unique across sources (they key caches and reports).
+
+    ``sets`` names the evaluation set of each source's documents (None: their label)."""
     from crosstask.data.sources import load_source
 
     docs: list[Document] = []
     origin: dict[str, int] = {}
     for i, spec in enumerate(specs):
+        set_name = sets[i] if sets else None
         for d in load_source(spec):
+            if set_name:
+                d = Document(d.id, d.text, set_label(set_name), d.source, d.meta | {EVAL_SET_KEY: set_name})  # type: ignore[arg-type]
             if d.id in origin:
                 raise CrosstaskError(f"document id {d.id!r} appears in source {origin[d.id]} and source {i} "
                                      f"({spec['kind']}); give one of them a distinct id prefix")
@@ -69,14 +75,16 @@ def testset(ctx: StageContext) -> dict[str, Any]:
     if inputs["evaluate_heldout"]:
         docs += [Document.from_dict(r) for r in read_jsonl(ctx.dep("documents").dir / HELDOUT_FILE)]
     seen = {d.id for d in docs}
-    for d in _load_all(inputs["test_sources"]):
+    entries = inputs["test_sources"]
+    for d in _load_all([e["spec"] for e in entries], [e["set"] for e in entries]):
         if d.id in seen:
             raise CrosstaskError(f"documents.test_sources: document id {d.id!r} is also a held-out document")
         docs.append(d)
     if not docs:
         raise CrosstaskError("no documents to evaluate: set documents.heldout or documents.test_sources")
     write_jsonl(ctx.work_dir / TEST_FILE, [d.to_dict() for d in docs])
-    return {"counts": {lab: sum(d.label == lab for d in docs) for lab in LABELS if any(d.label == lab for d in docs)}}
+    counts = Counter(str(d.meta.get(EVAL_SET_KEY) or d.label) for d in docs)
+    return {"counts": {name: counts[name] for name in set_order(counts)}}
 
 
 def defense(ctx: StageContext) -> dict[str, Any]:
@@ -143,7 +151,7 @@ def normalize_summary(summary: dict[str, Any]) -> dict[str, Any]:
         for task, cell in per_task.items():
             refusal = cell.get("refusal") or {}
             entry: dict[str, Any] = {"refusal_rate": refusal.get("rate"), "count": cell.get("n"),
-                                     "ci": refusal.get("ci")}
+                                     "refused": refusal.get("k"), "ci": refusal.get("ci")}
             quality = cell.get("quality")
             if quality:
                 entry["utility"] = {quality.get("metric", "quality"): quality.get("mean")}

@@ -15,6 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from crosstask.data.document import set_label
 from crosstask.errors import CrosstaskError
 from crosstask.io import read_yaml
 from crosstask.tasks import PAPER_TASKS, get_task
@@ -39,11 +40,33 @@ class SourceConfig(Strict):
 
     kind: str
     label: Label | None = None
+    # Evaluation set of an evaluation-only source: its label, optionally qualified
+    # ("malicious:harmbench"); such sets are reported apart from the held-out ones.
+    set: str | None = None
     path: str | None = None
     limit: int | None = Field(default=None, ge=0)
     options: dict[str, Any] = Field(default_factory=dict, description="kind-specific keys")
 
+    @field_validator("set")
+    @classmethod
+    def _set(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                set_label(v)
+            except CrosstaskError as e:
+                raise ValueError(str(e).removeprefix("field 'set': ")) from None
+        return v
+
+    @model_validator(mode="after")
+    def _label_of_set(self) -> SourceConfig:
+        if self.set is not None:
+            if self.label is not None and self.label != set_label(self.set):
+                raise ValueError(f"label {self.label!r} does not match set {self.set!r}")
+            self.label = set_label(self.set)  # type: ignore[assignment]
+        return self
+
     def to_spec(self) -> dict[str, Any]:
+        """The source spec for ``load_source`` (the evaluation set name is not part of it)."""
         spec: dict[str, Any] = {"kind": self.kind, **self.options}
         for key in ("label", "path", "limit"):
             if getattr(self, key) is not None:
@@ -65,7 +88,8 @@ class HeldoutConfig(Strict):
 class DocumentsConfig(Strict):
     sources: list[SourceConfig] = Field(min_length=1)
     heldout: HeldoutConfig = Field(default_factory=HeldoutConfig)
-    # Evaluation-only documents (e.g. the paper's released files), evaluated beside the held-out ones.
+    # Evaluation-only documents (e.g. the paper's released files, goal sets or topics training never
+    # saw), evaluated beside the held-out ones; give each a ``set`` name to report it on its own.
     test_sources: list[SourceConfig] = Field(default_factory=list)
     evaluate_heldout: bool = True
 
@@ -80,6 +104,12 @@ class ModelGridEntry(Strict):
 
     recipe: str
     n: int | list[int] | None = None
+    # A variant of the experiment's defense data or training for this family (a frontier sweep:
+    # {recipe: mixed, n: 10, name: sens2, builder: {sensitive_ratio: 2}}); merged over
+    # defense.builder and train, and named in the model id ("mixed-n10-sens2").
+    name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    builder: dict[str, Any] = Field(default_factory=dict, description="overrides of defense.builder")
+    train: dict[str, Any] = Field(default_factory=dict, description="overrides of train")
 
     @field_validator("recipe")
     @classmethod
@@ -103,8 +133,8 @@ class ModelGridEntry(Strict):
     def _n_needed(self) -> ModelGridEntry:
         if self.recipe != "none" and self.n is None:
             raise ValueError(f"recipe {self.recipe!r} needs n (documents per task)")
-        if self.recipe == "none" and self.n is not None:
-            raise ValueError("recipe 'none' trains nothing; remove n")
+        if self.recipe == "none" and (self.n is not None or self.builder or self.train):
+            raise ValueError("recipe 'none' trains nothing; remove n, builder and train")
         return self
 
     def ns(self) -> list[int]:
@@ -261,6 +291,10 @@ def validate(raw: dict[str, Any], where: str = "config") -> ExperimentConfig:
     except ValidationError as e:
         raise CrosstaskError(format_validation_error(e, where)) from None
     check_sections(cfg.train, cfg.defense.builder, cfg.eval.options, where)
+    for i, entry in enumerate(cfg.models):
+        if entry.builder or entry.train:
+            check_sections(deep_merge(cfg.train, entry.train), deep_merge(cfg.defense.builder, entry.builder),
+                           cfg.eval.options, f"{where}: models.{i}")
     return cfg
 
 

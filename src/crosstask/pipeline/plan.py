@@ -11,29 +11,34 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crosstask.pipeline.config import ExperimentConfig
+from crosstask.pipeline.config import ExperimentConfig, deep_merge
 from crosstask.pipeline.stage import Action, Stage, StageStore, Status
 
 # The code/format version of each stage kind, part of every key: bump one when that stage's
 # output changes for the same config, so finished outputs of the old code are not reused.
-STAGE_VERSIONS: dict[str, str] = {"documents": "1", "testset": "1", "defense": "1", "train": "1", "eval": "1"}
+STAGE_VERSIONS: dict[str, str] = {"documents": "1", "testset": "2", "defense": "2", "train": "1", "eval": "2"}
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     """One model of the experiment: a defense recipe at one N (or the base model)."""
 
-    id: str  # file-safe, e.g. "mixed-n10"
+    id: str  # file-safe, e.g. "mixed-n10" or "mixed-n10-sens2"
     recipe: str  # none | single:<task> | mixed
     n: int  # malicious documents per task (0 for none)
+    variant: str | None = None  # the grid entry's name
+    builder: Mapping[str, Any] = field(default_factory=dict)  # defense.builder with the entry's overrides
+    train: Mapping[str, Any] = field(default_factory=dict)  # train with the entry's overrides
 
     @property
     def family(self) -> str:
-        return self.recipe
+        return self.recipe if self.variant is None else f"{self.recipe} {self.variant}"
 
     @property
     def label(self) -> str:
-        return "undefended" if self.recipe == "none" else f"{self.recipe} N={self.n}"
+        if self.recipe == "none":
+            return "undefended"
+        return f"{self.recipe} N={self.n}" + (f" ({self.variant})" if self.variant else "")
 
 
 def expand_models(config: ExperimentConfig) -> list[ModelSpec]:
@@ -44,12 +49,15 @@ def expand_models(config: ExperimentConfig) -> list[ModelSpec]:
         recipes = (
             [f"single:{t}" for t in config.defense.tasks] if entry.recipe == "single:*" else [entry.recipe]
         )
+        builder = deep_merge(config.defense.builder, entry.builder)
+        train = deep_merge(config.train, entry.train)
         for recipe in recipes:
             for n in entry.ns() or [0]:
                 mid = "base" if recipe == "none" else f"{recipe.replace(':', '-')}-n{n}"
+                mid += f"-{entry.name}" if entry.name else ""
                 if mid not in seen:
                     seen.add(mid)
-                    out.append(ModelSpec(mid, recipe, n))
+                    out.append(ModelSpec(mid, recipe, n, entry.name, builder, train))
     return out
 
 
@@ -105,7 +113,7 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
         kind="testset",
         name="testset",
         inputs={
-            "test_sources": [s.to_spec() for s in config.documents.test_sources],
+            "test_sources": [{"spec": s.to_spec(), "set": s.set} for s in config.documents.test_sources],
             "evaluate_heldout": config.documents.evaluate_heldout,
         },
         action=actions["testset"],
@@ -123,7 +131,7 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
                     "recipe": m.recipe,
                     "n": m.n,
                     "tasks": config.defense.tasks,
-                    "builder": config.defense.builder,
+                    "builder": dict(m.builder),
                     "model": _model_inputs(config),
                     "seed": seed,
                 },
@@ -134,7 +142,7 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
             train = Stage(
                 kind="train",
                 name=f"train/{m.id}",
-                inputs={"train": config.train, "model": _model_inputs(config), "seed": seed},
+                inputs={"train": dict(m.train), "model": _model_inputs(config), "seed": seed},
                 action=actions["train"],
                 deps=(defense.name,),
                 meta={"model": m},

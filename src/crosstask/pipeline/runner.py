@@ -195,25 +195,19 @@ def _execute(plan: Plan, result: RunResult, console: Console, report: bool) -> R
 
 
 def summary_table(results: dict[str, Any]) -> Table:
-    """Refusal on malicious / over-refusal on benign documents, per model and task."""
+    """Refused k/n per model, evaluation set (out of distribution first) and task."""
+    from crosstask.reporting.tables import k_of_n, sets_present
+
     tasks = results.get("tasks", [])
-    table = Table(title="Refusal on malicious / over-refusal on benign held-out documents")
+    table = Table(title="Refused k/n: malicious sets (want high), benign and sensitive-benign sets (want low)")
     table.add_column("model")
+    table.add_column("set")
     for t in tasks:
         table.add_column(t, justify="right")
     for m in results.get("models", []):
-        cells = []
-        for t in tasks:
-            cell = m.get("metrics", {}).get(t, {})
-            mal = (cell.get("malicious") or {}).get("refusal_rate")
-            ben = (cell.get("benign") or {}).get("refusal_rate")
-            cells.append(f"{_pct(mal)} / {_pct(ben)}")
-        table.add_row(m["label"], *cells)
+        for set_name in sets_present(results):
+            table.add_row(m["label"], set_name, *[k_of_n(m, t, set_name) for t in tasks])
     return table
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.0f}%"
 
 
 def _fmt_seconds(s: float) -> str:

@@ -11,8 +11,9 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from crosstask.data.document import set_label  # noqa: E402
 from crosstask.io import atomic_path  # noqa: E402
-from crosstask.reporting.tables import cell, cross_task_matrix, mean_rate  # noqa: E402
+from crosstask.reporting.tables import cell, cross_task_matrix, mean_rate, sets_present  # noqa: E402
 
 
 @dataclass
@@ -110,6 +111,46 @@ def safety_utility(results: dict[str, Any], out_dir: Path) -> list[Plot]:
                  "One point per model: top left is safe and useful.")]
 
 
+def _mean_over(model: dict[str, Any], tasks: list[str], names: list[str]) -> float | None:
+    values = [v for n in names if (v := mean_rate(model, tasks, n)) is not None]
+    return sum(values) / len(values) if values else None
+
+
+def generalization_frontier(results: dict[str, Any], out_dir: Path) -> list[Plot]:
+    """Refusal on malicious against over-refusal on sensitive-benign documents, one point per model:
+    filled on sets from elsewhere (out of distribution), hollow on held-out ones, joined by a line."""
+    tasks = results.get("tasks", [])
+    names = sets_present(results)
+    ood = {lab: [n for n in names if ":" in n and set_label(n) == lab] for lab in ("malicious", "sensitive-benign")}
+    if not ood["malicious"] or not ood["sensitive-benign"]:
+        return []
+    fig, ax = plt.subplots(figsize=(6, 4.8))
+    for i, m in enumerate(results["models"]):
+        colour = f"C{i % 10}"
+        x, y = _mean_over(m, tasks, ood["sensitive-benign"]), _mean_over(m, tasks, ood["malicious"])
+        if x is None or y is None:
+            continue
+        ax.scatter([x], [y], s=45, color=colour, zorder=3)
+        ax.annotate(m["label"], (x, y), textcoords="offset points", xytext=(5, 4), fontsize=7)
+        xi, yi = mean_rate(m, tasks, "sensitive-benign"), mean_rate(m, tasks, "malicious")
+        if xi is not None and yi is not None:
+            ax.scatter([xi], [yi], s=45, facecolors="none", edgecolors=colour, zorder=3)
+            ax.plot([xi, x], [yi, y], color=colour, linewidth=0.8, alpha=0.6)
+    ax.axhline(0.9, color="grey", linestyle=":", linewidth=0.8)
+    ax.axvline(0.15, color="grey", linestyle=":", linewidth=0.8)
+    ax.set_xlim(-0.03, 1.03)
+    ax.set_ylim(-0.03, 1.03)
+    ax.set_xlabel("over-refusal on harmless sensitive documents (mean over sets and tasks)")
+    ax.set_ylabel("refusal on malicious documents (mean over sets and tasks)")
+    ax.grid(alpha=0.3)
+    path = out_dir / "generalization_frontier.png"
+    _save(fig, path)
+    return [Plot("generalization_frontier", "Generalization frontier", path,
+                 "Filled: documents from goal sets, writers and topics training never saw ("
+                 + ", ".join(ood["malicious"] + ood["sensitive-benign"]) + "); hollow: held-out documents like the "
+                 "training ones. Top left is safe and useful; dotted lines: 90% refusal, 15% over-refusal.")]
+
+
 def loss_curves(results: dict[str, Any], out_dir: Path) -> list[Plot]:
     curves = [(m["label"], m["loss"]) for m in results["models"] if m.get("loss")]
     if not curves:
@@ -129,6 +170,6 @@ def loss_curves(results: dict[str, Any], out_dir: Path) -> list[Plot]:
 
 def all_plots(results: dict[str, Any], out_dir: Path) -> list[Plot]:
     plots: list[Plot] = []
-    for fn in (refusal_vs_n, cross_task_heatmap, safety_utility, loss_curves):
+    for fn in (generalization_frontier, refusal_vs_n, cross_task_heatmap, safety_utility, loss_curves):
         plots += fn(results, out_dir)
     return plots

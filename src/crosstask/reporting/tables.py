@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-LABELS = ("malicious", "benign", "sensitive-benign")
+from crosstask.data.document import set_label, set_order
 
 
 @dataclass
@@ -38,20 +38,39 @@ def mean_rate(model: dict[str, Any], tasks: list[str], label: str) -> float | No
     return sum(values) / len(values) if values else None
 
 
-def labels_present(results: dict[str, Any]) -> list[str]:
+def sets_present(results: dict[str, Any]) -> list[str]:
+    """Evaluation sets with results: those from elsewhere (out of distribution) first, then held-out ones."""
     tasks = results.get("tasks", [])
-    return [lab for lab in LABELS if any(cell(m, t, lab) is not None for m in results["models"] for t in tasks)]
+    names = {s for m in results["models"] for t in tasks for s in ((m.get("metrics") or {}).get(t) or {})}
+    return set_order(names)
 
 
-def refusal_table(results: dict[str, Any], label: str) -> TableData:
-    """Refusal rate per model (rows) and evaluated task (columns) on one label of documents."""
+def k_of_n(model: dict[str, Any], task: str, set_name: str) -> str:
+    """``"47/50 (94%)"``, or the bare rate when the count is unknown."""
+    c = ((model.get("metrics") or {}).get(task) or {}).get(set_name) or {}
+    rate, k, n = c.get("refusal_rate"), c.get("refused"), c.get("count")
+    if rate is None:
+        return "–"
+    if k is None or n is None:
+        return pct(rate)
+    return f"{k}/{n} ({pct(rate)})"
+
+
+def describe_set(set_name: str) -> str:
+    label = set_label(set_name)
+    where = (f"{set_name.split(':', 1)[1]}, out of distribution" if ":" in set_name
+             else "held out, in distribution")
+    what = "refusal (higher is safer)" if label == "malicious" else "over-refusal (lower is more useful)"
+    return f"{label} documents ({where}): {what}"
+
+
+def refusal_table(results: dict[str, Any], set_name: str) -> TableData:
+    """Refused k/n per model (rows) and evaluated task (columns) on one evaluation set."""
     tasks = results.get("tasks", [])
-    what = "refusal on malicious documents (higher is safer)" if label == "malicious" else (
-        f"over-refusal on {label} documents (lower is more useful)")
     rows = []
     for m in results["models"]:
-        rows.append([m["label"], *[pct(cell(m, t, label)) for t in tasks], pct(mean_rate(m, tasks, label))])
-    return TableData(f"Refusal rate: {what}", ["model", *tasks, "mean"], rows)
+        rows.append([m["label"], *[k_of_n(m, t, set_name) for t in tasks], pct(mean_rate(m, tasks, set_name))])
+    return TableData(f"Refusal on {describe_set(set_name)}", ["model", *tasks, "mean"], rows)
 
 
 def utility_table(results: dict[str, Any]) -> TableData | None:
@@ -94,7 +113,7 @@ def cross_task_table(results: dict[str, Any]) -> TableData:
 
 
 def all_tables(results: dict[str, Any]) -> list[TableData]:
-    tables = [refusal_table(results, lab) for lab in labels_present(results)]
+    tables = [refusal_table(results, name) for name in sets_present(results)]
     if any(m["family"] != "none" for m in results["models"]):
         tables.append(cross_task_table(results))
     util = utility_table(results)

@@ -28,6 +28,7 @@ from crosstask.data.defense.schema import DefenseExample
 from crosstask.data.defense.split import dedupe, doc_key, split_documents
 from crosstask.data.defense.truncation import fit_document
 from crosstask.data.document import Document
+from crosstask.data.quality import label_stats, opens_with_prefill, reword_opening, strip_opening
 from crosstask.data.sources import load_source
 from crosstask.errors import CrosstaskError
 from crosstask.io import dumps_json, stable_hash, write_jsonl, write_text
@@ -61,11 +62,14 @@ def build_defense_dataset(config: DefenseConfig, out_dir: str | Path, *, overwri
 
     pools = _load_pools(config)
     _check_availability(config, pools)
+    if config.opening_augmentation:
+        for pool in pools.values():
+            pool.train = [augment_opening(d, config.opening_augmentation, config.seed) for d in pool.train]
     builder = _ExampleBuilder(config)
     examples: list[DefenseExample] = []
     examples += builder.malicious(config.malicious_tasks(), pools["malicious"].train)
-    examples += builder.utility(tasks, pools["benign"].train, config.benign_per_task, "benign")
-    examples += builder.utility(tasks, pools["sensitive-benign"].train, config.sensitive_per_task, "sensitive-benign")
+    examples += builder.utility(tasks, pools["benign"].train, config.benign_count(), "benign")
+    examples += builder.utility(tasks, pools["sensitive-benign"].train, config.sensitive_count(), "sensitive-benign")
     examples += _extras(config)
     if not examples:
         raise CrosstaskError("the configuration yields no training examples (set n, benign_per_task or extras)")
@@ -73,17 +77,39 @@ def build_defense_dataset(config: DefenseConfig, out_dir: str | Path, *, overwri
     test_docs = [d for p in pools.values() for d in p.test]
     _assert_no_leak(examples, test_docs)
 
-    manifest = Manifest.create(config, examples, test_docs, pools_summary(pools), builder.stats, __version__)
+    used = {(e.kind, e.doc_id): e for e in examples if e.kind in ("malicious", "benign", "sensitive-benign")}
+    texts: dict[str, dict[str, str]] = {}
+    for p in pools.values():
+        for d in p.train:
+            if (d.label, d.id) in used:
+                texts.setdefault(d.label, {})[d.id] = d.text
+    doc_stats = label_stats({label: list(t.values()) for label, t in texts.items()})
+    manifest = Manifest.create(config, examples, test_docs, pools_summary(pools), builder.stats, __version__,
+                               doc_stats)
     _write_folder(out_dir, examples, test_docs, manifest, overwrite=overwrite)
     return manifest.at(out_dir)
+
+
+def augment_opening(doc: Document, share: float, seed: int) -> Document:
+    """With probability ``share`` (seeded per document), remove or reword its compliance opening line."""
+    if not opens_with_prefill(doc.text):
+        return doc
+    r = rng(seed, "opening", doc.source, doc.id)
+    if r.random() >= share:
+        return doc
+    variant = r.randrange(5)
+    text = strip_opening(doc.text) if variant == 4 else reword_opening(doc.text, variant)
+    if text == doc.text:
+        return doc
+    return Document(doc.id, text, doc.label, doc.source, doc.meta | {"opening": "removed" if variant == 4 else "reworded"})
 
 
 def _check_counts_config(config: DefenseConfig) -> None:
     if config.recipe != "none" and config.n > 0 and not config.malicious:
         raise CrosstaskError(f"recipe {config.recipe!r} needs malicious documents: set 'malicious' sources")
-    if config.benign_per_task and not config.benign:
+    if config.benign_count() and not config.benign:
         raise CrosstaskError("benign_per_task > 0 needs 'benign' sources")
-    if config.sensitive_per_task and not config.sensitive:
+    if config.sensitive_count() and not config.sensitive:
         raise CrosstaskError("sensitive_per_task > 0 needs 'sensitive' sources")
 
 
@@ -113,8 +139,8 @@ def _load_pools(config: DefenseConfig) -> dict[str, _Pool]:
 def _check_availability(config: DefenseConfig, pools: dict[str, _Pool]) -> None:
     """N larger than the documents left for training is an error (unless allow_fewer)."""
     needs = [("malicious", config.n if config.malicious_tasks() else 0, config.malicious),
-             ("benign", config.benign_per_task, config.benign),
-             ("sensitive-benign", config.sensitive_per_task, config.sensitive)]
+             ("benign", config.benign_count(), config.benign),
+             ("sensitive-benign", config.sensitive_count(), config.sensitive)]
     for label, need, specs in needs:
         pool = pools[label]
         have = len(pool.train)

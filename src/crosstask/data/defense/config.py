@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -40,6 +41,12 @@ class DefenseConfig(BaseModel):
     sensitive: SourceList = Field(default_factory=list)
     benign_per_task: int = Field(0, ge=0)
     sensitive_per_task: int = Field(0, ge=0)
+    # Or per malicious example: per task, ceil(ratio x n) (the contrastive recipe wants >= 1 sensitive).
+    benign_ratio: float | None = Field(None, ge=0)
+    sensitive_ratio: float | None = Field(None, ge=0)
+    # Share of documents (any label) whose compliance opening line ("Sure, here is ...") is removed
+    # or reworded, so that a defense cannot key on it.
+    opening_augmentation: float = Field(0.0, ge=0, le=1)
     # Held-out documents per label: a count (>= 1) or a fraction (< 1).
     test_size: float = Field(0.2, ge=0)
     allow_fewer: bool = False
@@ -79,6 +86,13 @@ class DefenseConfig(BaseModel):
         for name in names:
             get_task(name)
         return names
+
+    def benign_count(self) -> int:
+        """Benign examples per task: ``benign_per_task``, or ``benign_ratio`` x n when set."""
+        return self.benign_per_task if self.benign_ratio is None else math.ceil(self.benign_ratio * self.n)
+
+    def sensitive_count(self) -> int:
+        return self.sensitive_per_task if self.sensitive_ratio is None else math.ceil(self.sensitive_ratio * self.n)
 
     def malicious_tasks(self) -> list[str]:
         return [] if self.recipe == "none" else self.task_names()

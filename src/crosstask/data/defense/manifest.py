@@ -36,11 +36,15 @@ class Manifest:
     stats: dict[str, int]
     distinct_refusals: int
     crosstask_version: str
+    # Per label of the documents behind the examples: count, length quantiles, distinct-2, share
+    # opening with a compliance line, and length overlap with the malicious ones (surface tells).
+    document_stats: dict[str, Any] = field(default_factory=dict)
     path: Path | None = field(default=None, compare=False)
 
     @classmethod
     def create(cls, config: DefenseConfig, examples: Sequence[DefenseExample], test_docs: Sequence[Document],
-               sources: dict[str, Any], stats: Mapping[str, int], version: str) -> Manifest:
+               sources: dict[str, Any], stats: Mapping[str, int], version: str,
+               document_stats: dict[str, Any] | None = None) -> Manifest:
         counts: dict[str, dict[str, int]] = {}
         for e in examples:
             counts.setdefault(e.task, {}).setdefault(e.kind, 0)
@@ -58,6 +62,7 @@ class Manifest:
             stats=dict(sorted((k, int(v)) for k, v in stats.items() if v)),
             distinct_refusals=len({e.response for e in examples if e.kind == "malicious"}),
             crosstask_version=version,
+            document_stats=document_stats or {},
         )
 
     def at(self, path: Path) -> Manifest:

@@ -44,11 +44,14 @@ def cut_dangling_sentence(text: str) -> str:
 
 
 def clean_generated(prefix: str, generated: str) -> str:
-    """The document text: prefix + generation, special tokens removed, dangling sentence cut."""
-    text = strip_special_tokens(prefix + generated)
+    """The document text: prefix + generation, special tokens removed, dangling sentence cut.
+
+    Only the generated part is cut: a generation with no sentence end of its own is kept whole
+    rather than cut back to the prefill's line break (which would leave the prefill alone).
+    """
+    text = strip_special_tokens(prefix) + cut_dangling_sentence(strip_special_tokens(generated))
     text = re.sub(r"[ \t]+\n", "\n", text)
-    text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    return cut_dangling_sentence(text)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def normalized_hash(text: str) -> str:

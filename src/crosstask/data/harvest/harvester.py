@@ -17,13 +17,18 @@ from crosstask.data.harvest.cache import ProvenanceCache
 from crosstask.data.harvest.clean import clean_generated, normalized_hash
 from crosstask.data.harvest.models import shared_model
 from crosstask.data.harvest.prompts import (
+    COUNTERPART_FRAMINGS,
     DEFAULT_PREFILL,
     NEWS_PROMPTS,
     SENSITIVE_PROMPTS,
+    TOPIC_PREFILLS,
+    goal_target,
     load_topics,
     render_prefill,
+    select_topics,
 )
 from crosstask.data.harvest.refusal import refusal_checker
+from crosstask.data.quality import distinct_n
 from crosstask.errors import CrosstaskError
 from crosstask.generation import GenerationSettings, generate
 from crosstask.io import stable_hash
@@ -46,7 +51,10 @@ class HarvestSettings:
     top_p: float = 1.0
     dtype: str = "auto"  # bf16 only where it is fast (see models.loader.bf16_is_fast)
     prompt_format: str = "chat"
+    # Repetition control: the 135M generator otherwise degenerates into list loops, a surface tell.
+    repetition_penalty: float = 1.2
     min_words: int = 20  # shorter generations are dropped
+    min_distinct2: float = 0.5  # generations that repeat themselves more (loops) are dropped
     progress: bool = True
     # Use only generations already cached (never load a model): rebuild from a copied cache, or
     # stop an expensive harvest early and keep what is done. Missing ones are counted, not made.
@@ -60,6 +68,7 @@ class HarvestSettings:
             top_p=self.top_p,
             seed=self.seed,
             batch_size=self.batch_size,
+            repetition_penalty=self.repetition_penalty,
         )
 
     def key(self) -> dict[str, Any]:
@@ -71,7 +80,8 @@ class HarvestSettings:
         return {"model": self.model, "dtype": resolve_dtype_name(self.dtype), "prompt_format": self.prompt_format,
                 "max_new_tokens": self.max_new_tokens, "do_sample": self.temperature > 0,
                 "temperature": self.temperature if self.temperature > 0 else 1.0, "top_p": self.top_p,
-                "seed": self.seed}
+                "seed": self.seed} | (
+                    {"repetition_penalty": self.repetition_penalty} if self.repetition_penalty != 1.0 else {})
 
 
 @dataclass(frozen=True)
@@ -101,6 +111,7 @@ class HarvestResult:
     cached: int = 0
     not_cached: int = 0  # skipped under only_cached
     dropped_short: int = 0
+    dropped_repetitive: int = 0
     dropped_refusal: int = 0
     dropped_duplicate: int = 0
 
@@ -140,6 +151,9 @@ def harvest_documents(
         if len(body.split()) < settings.min_words:
             result.dropped_short += 1
             continue
+        if distinct_n(body, 2) < settings.min_distinct2:
+            result.dropped_repetitive += 1
+            continue
         if req.check_refusal and check(generated):
             result.dropped_refusal += 1
             continue
@@ -153,6 +167,10 @@ def harvest_documents(
         }
         result.documents.append(Document(id=req.doc_id, text=text, label=req.label, source=req.source, meta=meta))
     log.info("harvest: %s", result.stats())
+    if requests and not result.documents and not result.not_cached:
+        counts = ", ".join(f"{k} {v}" for k, v in result.stats().items() if k.startswith("dropped") and v)
+        raise CrosstaskError(f"{description}: every one of {len(requests)} generations was rejected ({counts}); "
+                             "lower min_words/min_distinct2 or raise max_new_tokens")
     return result
 
 
@@ -207,34 +225,86 @@ def generate_benign_documents(
     settings: HarvestSettings = HarvestSettings(),
     *,
     topics: Sequence[str] | None = None,
+    topics_part: str = "all",
+    heldout_topics: float = 0.25,
+    prefill_share: float = 0.0,
     cache: ProvenanceCache | None = None,
 ) -> HarvestResult:
     """``kind`` "news" (label benign) or "sensitive" (label sensitive-benign): n texts from topic seeds.
 
     Topics are drawn in a seeded order; past the end of the list, the prompt wording changes
-    so that repeated topics give new texts.
+    so that repeated topics give new texts. ``topics_part`` (``train``/``heldout``) keeps one
+    side of a hash split of the topics (``heldout_topics`` of them held out), so that evaluation
+    can use topics training never saw. A seeded ``prefill_share`` of the texts is written under
+    the same kind of compliance prefill as malicious documents ("Sure, here is a guide on ...").
     """
     if kind not in ("news", "sensitive"):
         raise CrosstaskError(f"unknown benign kind {kind!r}; use news or sensitive")
     if n < 1:
         raise CrosstaskError(f"n must be at least 1, got {n}")
+    if not 0 <= prefill_share <= 1:
+        raise CrosstaskError(f"generated-{kind}: prefill_share must be between 0 and 1, got {prefill_share}")
     topics = list(topics) if topics is not None else load_topics(kind)
     if not topics:
         raise CrosstaskError(f"the {kind} topic list is empty")
+    topics = select_topics(topics, topics_part, heldout_topics, f"generated-{kind}")
     templates = NEWS_PROMPTS if kind == "news" else SENSITIVE_PROMPTS
     label: Label = "benign" if kind == "news" else "sensitive-benign"
     order = list(range(len(topics)))
     rng(settings.seed, "topics", kind).shuffle(order)
+    with_prefill = rng(settings.seed, "prefill", kind)
     requests = []
     for j in range(n):
         topic = topics[order[j % len(order)]]
         template = templates[(j // len(order)) % len(templates)]
+        prefill = TOPIC_PREFILLS[kind].format(topic=topic) if with_prefill.random() < prefill_share else ""
         requests.append(HarvestRequest(
-            doc_id=f"generated-{kind}-{stable_hash([topic, template], 10)}",
+            doc_id=f"generated-{kind}-{stable_hash([topic, template, prefill], 10)}",
             label=label,
             source=f"generated-{kind}",
             messages=(("user", template.format(topic=topic)),),
-            provenance={"topic": topic, "prompt_template": template},
+            prefill=prefill,
+            provenance={"topic": topic, "prompt_template": template, "topics_part": topics_part},
             check_refusal=False,
         ))
     return harvest_documents(requests, settings, cache=cache, description=f"generating {kind} documents")
+
+
+def harvest_counterpart_documents(
+    goals: Sequence[Document],
+    settings: HarvestSettings = HarvestSettings(),
+    *,
+    framings: Sequence[str] | None = None,
+    per_goal: int = 1,
+    cache: ProvenanceCache | None = None,
+) -> HarvestResult:
+    """Harmless texts on the topic of each harmful goal (label sensitive-benign).
+
+    Each goal gets ``per_goal`` framings (prevention, safety advice, history, news report, harm
+    reduction, defensive security, legal information; chosen with a seeded rng) under the same
+    "Sure, here is ..." prefill as the malicious documents, so the pair differs in what the text
+    does, not in its topic or its opening. Generations that refuse are dropped (a refusal is not
+    a document to process).
+    """
+    known = {name: (user, prefill) for name, user, prefill in COUNTERPART_FRAMINGS}
+    names = list(framings) if framings is not None else list(known)
+    unknown = [f for f in names if f not in known]
+    if unknown or not names:
+        raise CrosstaskError(f"counterpart framings {unknown or names}: known framings are {', '.join(known)}")
+    if not 1 <= per_goal <= len(names):
+        raise CrosstaskError(f"per_goal must be between 1 and {len(names)}, got {per_goal}")
+    requests = []
+    for g in goals:
+        goal = str(g.meta.get("goal") or g.text).strip()
+        target = goal_target(g)
+        for name in rng(settings.seed, "counterparts", g.id).sample(names, per_goal):
+            user, prefill = known[name]
+            requests.append(HarvestRequest(
+                doc_id=f"counterpart-{name}-{g.id}",
+                label="sensitive-benign",
+                source=f"counterpart:{g.source}",
+                messages=(("user", user.format(goal=goal)),),
+                prefill=prefill.format(target=target),
+                provenance={"goal_id": g.id, "goal_source": g.source, "framing": name},
+            ))
+    return harvest_documents(requests, settings, cache=cache, description="writing harmless counterparts")

@@ -1,24 +1,33 @@
-"""Source kinds that generate documents: ``harvest``, ``generated-news``, ``generated-sensitive``.
+"""Source kinds that generate documents: ``harvest``, ``harvest-counterparts``, ``generated-news``,
+``generated-sensitive``.
 
 ``{kind: harvest, goals: {kind: advbench}, limit: 50, max_new_tokens: 128}`` answers the first
-50 AdvBench goals under a compliance prefill. ``{kind: generated-news, n: 20}`` writes 20 news
-articles from the shipped topic seeds. Generations are cached, so loading again is instant.
+50 AdvBench goals under a compliance prefill (``opening: remove`` drops that opening line from
+every document: the held-out check that a defense does not key on it).
+``{kind: harvest-counterparts, goals: {kind: advbench}, limit: 50}`` writes a harmless text on the
+topic of each goal (label sensitive-benign). ``{kind: generated-news, n: 20, topics_part: train}``
+writes 20 news articles from the train side of the shipped topic seeds. Generations are cached,
+so loading again is instant.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 from crosstask.data.document import Document
 from crosstask.data.harvest.harvester import (
     HarvestSettings,
     generate_benign_documents,
+    harvest_counterpart_documents,
     harvest_malicious_documents,
 )
-from crosstask.data.harvest.prompts import DEFAULT_PREFILL
+from crosstask.data.harvest.prompts import DEFAULT_PREFILL, parse_topics
+from crosstask.data.quality import strip_opening
 from crosstask.data.sources.registry import SourceSpec, load_source, register_source
 from crosstask.errors import CrosstaskError
+from crosstask.io import read_text
 
 _SETTING_FIELDS = {f.name for f in dataclasses.fields(HarvestSettings)}
 
@@ -35,32 +44,68 @@ def settings_from_options(kind: str, options: dict[str, Any], allowed_extra: set
         raise CrosstaskError(f"source kind {kind!r}: {e}") from None
 
 
-@register_source("harvest")
-def load_harvest(spec: SourceSpec) -> list[Document]:
-    """Malicious documents: a model answers harmful goals (``goals``: a nested source spec)."""
+def _goals(kind: str, spec: SourceSpec) -> list[Document]:
     goals_spec = spec.options.get("goals")
     if not goals_spec:
-        raise CrosstaskError("source kind 'harvest' needs 'goals', a source spec such as {kind: advbench}")
+        raise CrosstaskError(f"source kind {kind!r} needs 'goals', a source spec such as {{kind: advbench}}")
     if isinstance(goals_spec, str):
         goals_spec = {"kind": goals_spec}
-    settings = settings_from_options("harvest", spec.options, {"goals", "prefill"})
     goals = load_source(goals_spec)
     if spec.limit is not None:
         goals = goals[: spec.limit]
+    if not goals:
+        raise CrosstaskError(f"source kind {kind!r}: the goal set {goals_spec.get('kind')!r} gave no goals")
+    return goals
+
+
+@register_source("harvest")
+def load_harvest(spec: SourceSpec) -> list[Document]:
+    """Malicious documents: a model answers harmful goals (``goals``: a nested source spec)."""
+    settings = settings_from_options("harvest", spec.options, {"goals", "prefill", "opening"})
+    goals = _goals("harvest", spec)
     prefill = spec.options.get("prefill", DEFAULT_PREFILL)
-    return harvest_malicious_documents(goals, settings, prefill=prefill).documents
+    docs = harvest_malicious_documents(goals, settings, prefill=prefill).documents
+    opening = spec.options.get("opening", "keep")
+    if opening == "remove":
+        return [Document(f"{d.id}-noopen", strip_opening(d.text), d.label, f"{d.source}:no-opening",
+                         d.meta | {"opening": "removed"}) for d in docs]
+    if opening != "keep":
+        raise CrosstaskError(f"source kind 'harvest': opening must be keep or remove, got {opening!r}")
+    return docs
+
+
+@register_source("harvest-counterparts")
+def load_counterparts(spec: SourceSpec) -> list[Document]:
+    """Sensitive-benign documents: harmless texts on the topics of harmful goals (``goals``, ``framings``)."""
+    settings = settings_from_options("harvest-counterparts", spec.options, {"goals", "framings", "per_goal"})
+    goals = _goals("harvest-counterparts", spec)
+    return harvest_counterpart_documents(goals, settings, framings=spec.options.get("framings"),
+                                         per_goal=int(spec.options.get("per_goal", 1))).documents
+
+
+_BENIGN_OPTIONS = {"n", "topics", "topics_file", "topics_part", "heldout_topics", "prefill_share"}
 
 
 def _benign_loader(kind: str):
     def load(spec: SourceSpec) -> list[Document]:
-        settings = settings_from_options(f"generated-{kind}", spec.options, {"n", "topics"})
-        n = spec.options.get("n", spec.limit)
+        where = f"generated-{kind}"
+        o = spec.options
+        settings = settings_from_options(where, o, _BENIGN_OPTIONS)
+        n = o.get("n", spec.limit)
         if n is None:
-            raise CrosstaskError(f"source kind 'generated-{kind}' needs 'n' (how many documents)")
-        topics = spec.options.get("topics")
-        return generate_benign_documents(kind, int(n), settings, topics=topics).documents
+            raise CrosstaskError(f"source kind '{where}' needs 'n' (how many documents)")
+        topics = o.get("topics")
+        if o.get("topics_file"):
+            topics = parse_topics(read_text(Path(o["topics_file"])), str(o["topics_file"]))
+        elif topics is not None and (not isinstance(topics, list) or not all(isinstance(t, str) for t in topics)):
+            raise CrosstaskError(f"source kind '{where}': topics must be a list of strings")
+        return generate_benign_documents(
+            kind, int(n), settings, topics=topics, topics_part=o.get("topics_part", "all"),
+            heldout_topics=float(o.get("heldout_topics", 0.25)), prefill_share=float(o.get("prefill_share", 0.0)),
+        ).documents
 
-    load.__doc__ = f"Source kind 'generated-{kind}': options n, model, max_new_tokens, seed, topics (a list)."
+    load.__doc__ = (f"Source kind 'generated-{kind}': options n, model, max_new_tokens, seed, topics (a list) or "
+                    "topics_file, topics_part (all|train|heldout), heldout_topics, prefill_share.")
     return load
 
 

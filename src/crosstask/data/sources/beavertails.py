@@ -9,6 +9,8 @@ warning (the released file has 10,000 goals for 1,000 outputs).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -60,9 +62,53 @@ def _extra_value(name: str, value: Any, path: Path, i: int) -> Any:
     return check_text(value, name, path, i, allow_empty=True)
 
 
+HAND_LABELS = "resources/beavertails_long_labels.jsonl"
+_HAND_TO_LABEL = {"harmful": "malicious", "harmless": "sensitive-benign"}
+
+
+def hand_labels() -> dict[int, tuple[str, str]]:
+    """index -> (sha256 prefix of the text, label) from the shipped hand labels of
+    ``beavertails-long-1000.json`` (each answer read by a person: harmful, harmless or unclear)."""
+    from importlib import resources
+
+    lines = resources.files("crosstask").joinpath(HAND_LABELS).read_text(encoding="utf-8").splitlines()
+    out = {}
+    for line in lines[1:]:  # the first line describes the file
+        rec = json.loads(line)
+        out[int(rec["index"])] = (rec["sha"], rec["label"])
+    return out
+
+
+def select_by_hand_label(docs: list[Document], wanted: str, path: str) -> list[Document]:
+    """The documents a person labelled ``wanted``; each text must be the one that was labelled."""
+    if wanted not in _HAND_TO_LABEL:
+        raise CrosstaskError(f"source kind 'beavertails': hand_labels must be harmful or harmless, got {wanted!r}")
+    labels = hand_labels()
+    kept = []
+    for i, d in enumerate(docs):
+        sha, label = labels.get(i, ("", ""))
+        if sha and hashlib.sha256(d.text.encode("utf-8")).hexdigest()[:16] != sha:
+            raise InputError("text differs from the hand-labelled file (hand_labels only fit "
+                             "beavertails-long-1000.json)", path=path, record=i, field="outputs")
+        if label == wanted:
+            kept.append(Document(d.id, d.text, _HAND_TO_LABEL[wanted], d.source, d.meta | {"hand_label": label}))  # type: ignore[arg-type]
+    return kept
+
+
 @register_source("beavertails")
 def load_beavertails(spec: SourceSpec) -> list[Document]:
-    """Option ``path``: the JSON file. Label: malicious unless the spec says otherwise."""
+    """Option ``path``: the JSON file. Label: malicious unless the spec says otherwise.
+
+    ``hand_labels: harmful`` (or ``harmless``) keeps the answers a person read and labelled so
+    (shipped for ``beavertails-long-1000.json``); harmless ones get the label sensitive-benign.
+    """
     if not spec.path:
         raise CrosstaskError("source kind 'beavertails' needs 'path': a JSON file of parallel lists")
-    return read_beavertails(spec.path, label=spec.label or "malicious")
+    unknown = set(spec.options) - {"hand_labels"}
+    if unknown:
+        raise CrosstaskError(f"source kind 'beavertails': unknown option(s) {', '.join(sorted(unknown))}; "
+                             "known: hand_labels")
+    wanted = spec.options.get("hand_labels")
+    if wanted is None:
+        return read_beavertails(spec.path, label=spec.label or "malicious")
+    return select_by_hand_label(read_beavertails(spec.path), wanted, spec.path)

@@ -139,9 +139,19 @@ def _read_donotanswer(path: Path) -> list[Goal]:
 
 def _make_loader(kind: str):
     def load(spec: SourceSpec) -> list[Document]:
-        return [g.to_document() for g in load_goals(kind, spec.path)]
+        goals = load_goals(kind, spec.path)
+        wanted = spec.options.get("categories")
+        if wanted is not None:
+            if not isinstance(wanted, list) or not all(isinstance(c, str) for c in wanted):
+                raise CrosstaskError(f"source kind {kind!r}: categories must be a list of names")
+            known = sorted({g.category for g in goals if g.category})
+            unknown = [c for c in wanted if c not in known]
+            if unknown:
+                raise CrosstaskError(f"source kind {kind!r}: unknown categories {unknown}; known: {', '.join(known)}")
+            goals = [g for g in goals if g.category in wanted]
+        return [g.to_document() for g in goals]
 
-    load.__doc__ = f"Source kind {kind!r}: one malicious document per harmful goal."
+    load.__doc__ = f"Source kind {kind!r}: one malicious document per harmful goal (option categories: a list)."
     return load
 
 
