@@ -9,7 +9,9 @@ from placeholders import placeholder_docs
 
 from crosstask.errors import CrosstaskError
 from crosstask.evaluation import cross_task_matrix, evaluate, load_result
-from crosstask.evaluation.evaluator import cut_middle
+from crosstask.tasks import get_task
+from crosstask.tasks.registry import split_sentences
+from crosstask.tasks.truncation import fit_document, middle_cut
 
 
 def _cfg(tmp_path, **kw):
@@ -66,8 +68,39 @@ def test_long_documents_are_cut_in_the_middle(tiny, tmp_path):
     assert res.summary["truncated_documents"] == 2
     assert any("cut in the middle" in w for w in res.summary["warnings"])
     text = "start " + "middle " * 200 + "end instruction"
-    cut = cut_middle(tiny.tokenizer, text, 150)
+    ids = tiny.tokenizer(text, add_special_tokens=False)["input_ids"]
+    cut = middle_cut(tiny.tokenizer, ids, len(ids) - 150)
     assert cut.startswith("start") and cut.endswith("end instruction") and "..." in cut
+
+
+def test_truncated_case_and_cloze_references_come_from_the_text_the_model_saw(tiny, tmp_path):
+    from crosstask.models import build_prompt
+
+    docs = [type(d)(d.id, " ".join(f"Sentence {chr(65 + i)}{d.id[-1]} is about item {i}." for i in range(30)),
+                    d.label, d.source) for d in placeholder_docs(2)]
+    res = evaluate(_cfg(tmp_path, sets={"benign": docs}, tasks=["case", "cloze"], max_input_tokens=200),
+                   loaded=tiny, progress=False)
+    by_id = {d.id: d for d in docs}
+    assert len(res.samples) == 4
+    for rec in res.samples:
+        assert rec["truncated"], rec["id"]
+        doc, task = by_id[rec["doc_id"]], get_task(rec["task"])
+        # The same cut as the defense dataset's: the document is cut, then the task transform runs on it.
+        cut, ti, user, truncated = fit_document(
+            doc, task, tokenizer=tiny.tokenizer, max_prompt_tokens=200,
+            prompt_of=lambda u: build_prompt(tiny.tokenizer, [{"role": "user", "content": u}], "chat"),
+        )
+        assert truncated and " ... " in cut.text and user in rec["prompt"]
+        assert rec["reference"] == ti.reference == task.prepare(cut).reference
+        if rec["task"] == "case":
+            # The model restores the casing of the lower-cased text it was shown.
+            assert rec["reference"] == cut.text and rec["reference"].lower() in rec["prompt"]
+            assert rec["reference"] != doc.text
+        else:
+            # The real next sentence of the cut document, right after the last sentence shown.
+            sents = split_sentences(cut.text)
+            shown = sents[: sents.index(rec["reference"])]
+            assert rec["reference"] not in rec["prompt"] and " ".join(shown) in rec["prompt"]
 
 
 def test_cross_task_matrix_rows_and_cells(tiny, tmp_path):

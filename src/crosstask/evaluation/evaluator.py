@@ -51,11 +51,11 @@ from crosstask.evaluation.judges import Judge, get_judge
 from crosstask.evaluation.metrics import get_metric
 from crosstask.evaluation.stats import Mean, Rate
 from crosstask.io import stable_hash, write_json, write_jsonl
-from crosstask.tasks import Task, get_task
+from crosstask.tasks import Task, TaskInput, get_task
+from crosstask.tasks.truncation import Shown, fit_text, task_shown
 
 log = logging.getLogger(__name__)
 SCHEMA = "crosstask.eval/1"
-_CUT_MARK = "\n...\n"
 
 
 @dataclass
@@ -131,24 +131,41 @@ def _context_budget(model: Any, cfg: EvalConfig) -> int:
     return max(64, int(ctx) - cfg.max_new_tokens)
 
 
-def cut_middle(tokenizer: Any, text: str, drop_tokens: int) -> str:
-    """Drop ``drop_tokens`` tokens from the middle of ``text``: both the start (context) and
-    the end (where the paper puts the instruction) survive."""
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    keep = max(2, len(ids) - drop_tokens - 4)
-    head = keep // 2
-    tail = keep - head
-    return tokenizer.decode(ids[:head]) + _CUT_MARK + tokenizer.decode(ids[len(ids) - tail :])
+def _released_prompt(task: Task, doc: Document, given: str, given_ref: str | None) -> tuple[str, Shown]:
+    """A released (paper-format) prompt: the document as is (no case/cloze transform), then the
+    instruction. Returns the text that may be cut and how a cut text is shown; only references
+    that do not depend on a transform apply, computed from the text as shown."""
+    if given.startswith(doc.text):
+        text, suffix = doc.text, given[len(doc.text):]
+    else:  # a prompt that does not start with its document: cut the prompt as a whole
+        text, suffix = given, ""
+
+    def shown(t: str) -> tuple[TaskInput, str]:
+        reference = given_ref
+        if reference is None and task.reference == "original":
+            # the document as the model saw it; a cut whole prompt has no document to compare with
+            reference = t if suffix else (doc.text if t == text else None)
+        elif reference is None and task.reference == "label":
+            reference = doc.meta.get("label_value")
+        return TaskInput(text=t, reference=reference), t + suffix
+
+    return text, shown
 
 
 def build_samples(
     sets: dict[str, list[Document]], tasks: Sequence[Task], tokenizer: Any, cfg: EvalConfig, budget: int
 ) -> list[Sample]:
+    """One sample per (set, task, document); a prompt over ``budget`` tokens has its document
+    cut in the middle (:func:`crosstask.tasks.truncation.fit_text`, as in training) and the
+    reference computed from the cut text."""
     from crosstask.models import build_prompt
 
     def messages(user: str) -> list[dict[str, str]]:
         m = [{"role": "system", "content": cfg.system_prompt}] if cfg.system_prompt else []
         return [*m, {"role": "user", "content": user}]
+
+    def prompt_of(user: str) -> str:
+        return build_prompt(tokenizer, messages(user), cfg.prompt_format)
 
     samples = []
     for set_name, docs in sets.items():
@@ -160,25 +177,17 @@ def build_samples(
                 given = (doc.meta.get("prompts") or {}).get(task.name)
                 given_ref = (doc.meta.get("reference") or {}).get(task.name)
                 if given is not None and cfg.use_given_prompts is not False:
-                    # The released prompt is the document as is (no case/cloze transform), so only
-                    # references that do not depend on a transform apply.
-                    user, reference = given, given_ref
-                    if reference is None and task.reference == "original":
-                        reference = doc.text
-                    elif reference is None and task.reference == "label":
-                        reference = doc.meta.get("label_value")
+                    text, shown = _released_prompt(task, doc, given, given_ref)
                 else:
-                    user, ti = task.user_message(doc)
-                    reference = ti.reference if ti.reference is not None else given_ref
-                prompt = build_prompt(tokenizer, messages(user), cfg.prompt_format)
-                n_tokens = len(tokenizer(prompt, add_special_tokens=False)["input_ids"])
-                truncated = n_tokens > budget
-                if truncated:
-                    user = cut_middle(tokenizer, user, n_tokens - budget)
-                    prompt = build_prompt(tokenizer, messages(user), cfg.prompt_format)
+                    text, shown = doc.text, task_shown(task, doc)
+                _text, ti, user, truncated = fit_text(
+                    text, shown, tokenizer=tokenizer, max_prompt_tokens=budget, prompt_of=prompt_of,
+                    what=f"task {task.name!r} (document {doc.id!r})", budget_key="max_input_tokens",
+                )
+                reference = ti.reference if ti.reference is not None else given_ref
                 samples.append(
-                    Sample(f"{set_name}/{task.name}/{doc.id}", set_name, task.name, doc.id, prompt, mode, truncated,
-                           reference)
+                    Sample(f"{set_name}/{task.name}/{doc.id}", set_name, task.name, doc.id, prompt_of(user), mode,
+                           truncated, reference)
                 )
     return samples
 

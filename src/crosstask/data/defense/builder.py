@@ -26,7 +26,6 @@ from crosstask.data.defense.references import SelfDistiller
 from crosstask.data.defense.refusals import RefusalPicker, model_refusals, refusal_bank
 from crosstask.data.defense.schema import DefenseExample
 from crosstask.data.defense.split import dedupe, doc_key, split_documents
-from crosstask.data.defense.truncation import fit_document
 from crosstask.data.document import Document
 from crosstask.data.quality import label_stats, opens_with_prefill, reword_opening, strip_opening
 from crosstask.data.sources import load_source
@@ -35,6 +34,7 @@ from crosstask.io import dumps_json, stable_hash, write_jsonl, write_text
 from crosstask.models import build_prompt
 from crosstask.seeding import rng
 from crosstask.tasks import Task, TaskInput, get_task
+from crosstask.tasks.truncation import fit_document
 
 log = logging.getLogger(__name__)
 
