@@ -74,7 +74,7 @@ def harmless_documents(n: int, seed: int = 0) -> list[str]:
 
 
 def paper_prompts(tokenizer, docs: list[str]) -> list[str]:
-    from crosstask.data.document import Document
+    from crosstask.document import Document
 
     prompts = []
     for i, text in enumerate(docs):
@@ -120,7 +120,7 @@ def main() -> None:
     model, tok = lm.model, lm.tokenizer
     prompts = paper_prompts(tok, harmless_documents(args.docs))
     n_tokens = sum(len(encode_prompt(tok, p)) for p in prompts)
-    from crosstask.evaluation.judges import get_judge
+    from crosstask.judges import get_judge
 
     judge = get_judge("refusal")
     settings = GenerationSettings(max_new_tokens=args.max_new_tokens, batch_size=args.batch_size)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 def placeholder_docs(n: int, label: str = "benign", source: str = "placeholder"):
     """Obviously fake documents for tests (never harmful text)."""
-    from crosstask.data.document import Document
+    from crosstask.document import Document
 
     return [
         Document(

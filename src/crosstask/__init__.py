@@ -3,9 +3,8 @@
 The pipeline: documents -> defense dataset -> LoRA training -> evaluation -> report.
 """
 
-__version__ = "0.1.0"
-
-from crosstask.errors import CrosstaskError  # noqa: E402
+from crosstask.errors import CrosstaskError
+from crosstask.version import __version__
 
 __all__ = ["CrosstaskError", "__version__", "run"]
 

@@ -11,7 +11,6 @@ from placeholders import placeholder_docs
 
 from crosstask.data.defense import build_defense_dataset, parse_defense_config
 from crosstask.data.defense.builder import augment_opening
-from crosstask.data.document import Document, set_label, set_order
 from crosstask.data.harvest import HarvestRequest, HarvestSettings, harvest_documents
 from crosstask.data.harvest.cache import ProvenanceCache
 from crosstask.data.harvest.prompts import (
@@ -31,6 +30,7 @@ from crosstask.data.quality import (
     strip_opening,
 )
 from crosstask.data.sources import load_source
+from crosstask.document import Document, set_label, set_order
 from crosstask.errors import CrosstaskError, InputError
 from crosstask.io import write_jsonl
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from crosstask.data.document import Document
 from crosstask.data.harvest import (
     HarvestRequest,
     HarvestSettings,
@@ -19,6 +18,7 @@ from crosstask.data.harvest.clean import (
     normalized_hash,
 )
 from crosstask.data.harvest.prompts import goal_target, load_topics, render_prefill
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 
 TINY = HarvestSettings(model="tiny-random", max_new_tokens=6, batch_size=2, temperature=1.0, seed=3, min_words=1,

@@ -52,7 +52,7 @@ def test_evaluate_writes_samples_and_summary_and_resumes(tiny, tmp_path):
 
 
 def test_given_paper_prompts_and_references_are_used(tiny, tmp_path):
-    from crosstask.data.document import Document
+    from crosstask.document import Document
 
     doc = Document("p0", "Placeholder news text about a fair.", "benign", "paper-format",
                    meta={"prompts": {"summarize": "GIVEN PROMPT Summarize the above article briefly in 3 sentences."},

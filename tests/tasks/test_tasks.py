@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crosstask.data.document import Document
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 from crosstask.tasks import PAPER_TASKS, Task, get_task, list_tasks, register_task
 from crosstask.tasks import registry as task_registry

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @group.command("list")
     def list_() -> None:
         """List the registered judges."""
-        from crosstask.evaluation.judges import get_judge, list_judges
+        from crosstask.judges import get_judge, list_judges
 
         for n in list_judges():
             j = get_judge(n)
@@ -33,15 +33,15 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="Write the scores as JSON here."),
     ) -> None:
         """Accuracy, precision, recall and F1 of each judge on each labelled dataset."""
-        from crosstask.evaluation.judges import list_judges
-        from crosstask.evaluation.judges.validate import (
+        from crosstask.evaluation.tables import scores_table
+        from crosstask.io import write_json
+        from crosstask.judges import list_judges
+        from crosstask.judges.validate import (
             builtin_sets,
             load_labelled,
             scores_to_json,
             validate_judges,
         )
-        from crosstask.evaluation.tables import scores_table
-        from crosstask.io import write_json
 
         names = [j.strip() for j in judges.split(",") if j.strip()] if judges else list_judges()
         sets = builtin_sets() if builtin else []

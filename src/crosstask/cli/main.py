@@ -14,8 +14,8 @@ import sys
 import typer
 from rich.console import Console
 
-from crosstask import __version__
 from crosstask.errors import CrosstaskError
+from crosstask.version import __version__
 
 app = typer.Typer(
     name="crosstask",

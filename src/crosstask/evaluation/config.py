@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-from crosstask.data.document import Document, set_label
+from crosstask.document import Document, set_label
 from crosstask.errors import CrosstaskError
 from crosstask.tasks import PAPER_TASKS
 

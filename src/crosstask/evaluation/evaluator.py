@@ -44,13 +44,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.document import EVAL_SET_KEY, Document, set_label, set_order
+from crosstask.document import EVAL_SET_KEY, Document, set_label, set_order
 from crosstask.errors import CrosstaskError
 from crosstask.evaluation.config import EvalConfig
-from crosstask.evaluation.judges import Judge, get_judge
 from crosstask.evaluation.metrics import get_metric
 from crosstask.evaluation.stats import Mean, Rate
 from crosstask.io import stable_hash, write_json, write_jsonl
+from crosstask.judges import Judge, get_judge
 from crosstask.tasks import Task, TaskInput, get_task
 from crosstask.tasks.truncation import Shown, fit_text, task_shown
 

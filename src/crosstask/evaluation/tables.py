@@ -7,7 +7,7 @@ from typing import Any
 
 from rich.table import Table
 
-from crosstask.data.document import LABELS
+from crosstask.document import LABELS
 from crosstask.evaluation.stats import Rate
 
 _SET_TITLE = {"malicious": "safety", "benign": "over-refusal", "sensitive-benign": "over-refusal"}

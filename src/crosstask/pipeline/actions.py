@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.document import EVAL_SET_KEY, LABELS, Document, set_label, set_order
+from crosstask.document import EVAL_SET_KEY, LABELS, Document, set_label, set_order
 from crosstask.errors import CrosstaskError
 from crosstask.io import read_json, read_jsonl, write_jsonl
 from crosstask.pipeline.stage import StageContext

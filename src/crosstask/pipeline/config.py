@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from crosstask.data.document import set_label
+from crosstask.document import set_label
 from crosstask.errors import CrosstaskError
 from crosstask.io import read_yaml
 from crosstask.tasks import PAPER_TASKS, get_task

@@ -11,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from crosstask.data.document import set_label  # noqa: E402
+from crosstask.document import set_label  # noqa: E402
 from crosstask.io import atomic_path  # noqa: E402
 from crosstask.reporting.tables import cell, cross_task_matrix, mean_rate, sets_present  # noqa: E402
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crosstask.data.document import set_label, set_order
+from crosstask.document import set_label, set_order
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from crosstask.data.document import Document
+from crosstask.document import Document
 from crosstask.tasks.registry import Task, TaskInput, register_task, split_sentences
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from crosstask.data.document import Document
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 
 # How a benign reference answer is made:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from crosstask.data.document import Document
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 from crosstask.tasks.registry import Task, TaskInput
 

@@ -19,7 +19,6 @@ from typing import Any
 
 import torch
 
-from crosstask import __version__
 from crosstask.errors import CrosstaskError
 from crosstask.io import read_json, write_json
 from crosstask.models import bf16_is_fast
@@ -31,6 +30,7 @@ from crosstask.training.data import TrainingData, tokenize_dataset
 from crosstask.training.losses import components, forward_token_nll, group_sums, token_weights
 from crosstask.training.metrics import log_metrics, make_progress, plot_losses, truncate_metrics
 from crosstask.training.model_setup import count_parameters, prepare_model
+from crosstask.version import __version__
 
 log = logging.getLogger(__name__)
 META_FILE = "crosstask_train.json"

@@ -19,22 +19,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crosstask import __version__
 from crosstask.data.defense.config import DefenseConfig
 from crosstask.data.defense.manifest import MANIFEST_NAME, TEST_NAME, TRAIN_NAME, Manifest
 from crosstask.data.defense.references import SelfDistiller
 from crosstask.data.defense.refusals import RefusalPicker, model_refusals, refusal_bank
 from crosstask.data.defense.schema import DefenseExample
 from crosstask.data.defense.split import dedupe, doc_key, split_documents
-from crosstask.data.document import Document
 from crosstask.data.quality import label_stats, opens_with_prefill, reword_opening, strip_opening
 from crosstask.data.sources import load_source
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 from crosstask.io import dumps_json, stable_hash, write_jsonl, write_text
 from crosstask.models import build_prompt
 from crosstask.seeding import rng
 from crosstask.tasks import Task, TaskInput, get_task
 from crosstask.tasks.truncation import fit_document
+from crosstask.version import __version__
 
 log = logging.getLogger(__name__)
 

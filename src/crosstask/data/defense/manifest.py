@@ -13,7 +13,7 @@ from typing import Any
 
 from crosstask.data.defense.config import DefenseConfig
 from crosstask.data.defense.schema import DefenseExample
-from crosstask.data.document import Document
+from crosstask.document import Document
 from crosstask.errors import InputError
 from crosstask.io import read_json, read_jsonl
 

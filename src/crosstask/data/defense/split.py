@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from crosstask.data.document import Document
 from crosstask.data.harvest.clean import normalized_hash
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 from crosstask.seeding import rng
 

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crosstask.data.document import Document, Label
 from crosstask.data.harvest.cache import ProvenanceCache
 from crosstask.data.harvest.clean import clean_generated, normalized_hash
 from crosstask.data.harvest.models import shared_model
@@ -29,6 +28,7 @@ from crosstask.data.harvest.prompts import (
 )
 from crosstask.data.harvest.refusal import refusal_checker
 from crosstask.data.quality import distinct_n
+from crosstask.document import Document, Label
 from crosstask.errors import CrosstaskError
 from crosstask.generation import GenerationSettings, generate
 from crosstask.io import stable_hash

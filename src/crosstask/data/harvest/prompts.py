@@ -10,7 +10,7 @@ import hashlib
 import re
 from importlib import resources
 
-from crosstask.data.document import Document
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 
 DEFAULT_PREFILL = "Sure, here is {target}:\n\n"

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from crosstask.data.harvest.clean import looks_like_refusal
+from crosstask.judges import get_judge
 
-DEFAULT_JUDGE = "refusal"  # crosstask.evaluation's phrase judge (multilingual, position-weighted)
+DEFAULT_JUDGE = "refusal"  # the phrase judge of crosstask.judges (multilingual, position-weighted)
 
 
 def refusal_checker(name: str = DEFAULT_JUDGE) -> Callable[[str], bool]:
-    """The evaluation's refusal judge when it is available, else the local phrase check."""
-    try:
-        from crosstask.evaluation.judges import get_judge
-    except ImportError:
-        return looks_like_refusal
-    judge = get_judge(name)
-    return judge.is_refusal
+    """The refusal judge ``name`` as a predicate on a generated text."""
+    return get_judge(name).is_refusal

@@ -16,7 +16,6 @@ import dataclasses
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.document import Document
 from crosstask.data.harvest.harvester import (
     HarvestSettings,
     generate_benign_documents,
@@ -26,6 +25,7 @@ from crosstask.data.harvest.harvester import (
 from crosstask.data.harvest.prompts import DEFAULT_PREFILL, parse_topics
 from crosstask.data.quality import strip_opening
 from crosstask.data.sources.registry import SourceSpec, load_source, register_source
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 from crosstask.io import read_text
 

@@ -1,4 +1,4 @@
-"""Document sources. Each yields :class:`~crosstask.data.document.Document` objects."""
+"""Document sources. Each yields :class:`~crosstask.document.Document` objects."""
 
 from crosstask.data.sources.registry import SourceSpec, list_sources, load_source, register_source
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.document import LABELS
+from crosstask.document import LABELS
 from crosstask.errors import InputError
 from crosstask.io import read_text
 

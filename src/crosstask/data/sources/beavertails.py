@@ -15,9 +15,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.document import Document
 from crosstask.data.sources._records import check_text, require_list
 from crosstask.data.sources.registry import SourceSpec, register_source
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError, InputError
 from crosstask.io import read_json
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.document import Document
 from crosstask.data.sources._records import read_jsonl_lines, require_list, require_mapping, require_text
 from crosstask.data.sources.registry import SourceSpec, register_source
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError, InputError
 from crosstask.io import read_text, read_yaml
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.document import Document
 from crosstask.data.sources.registry import SourceSpec, register_source
 from crosstask.data.sources.tabular import records_to_documents
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 
 

@@ -19,9 +19,9 @@ import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from crosstask.data.document import Document
 from crosstask.data.sources._records import check_text, require_list
 from crosstask.data.sources.registry import SourceSpec, register_source
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError, InputError
 from crosstask.io import read_json, write_json
 from crosstask.tasks import PAPER_TASKS, get_task

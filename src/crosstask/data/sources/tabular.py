@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.document import Document
 from crosstask.data.sources._records import (
     check_label,
     read_jsonl_lines,
@@ -22,6 +21,7 @@ from crosstask.data.sources._records import (
     require_text,
 )
 from crosstask.data.sources.registry import SourceSpec, register_source
+from crosstask.document import Document
 from crosstask.errors import CrosstaskError, InputError
 from crosstask.io import read_text
 

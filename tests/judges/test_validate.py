@@ -7,7 +7,7 @@ import json
 import pytest
 
 from crosstask.errors import InputError
-from crosstask.evaluation.judges.validate import builtin_sets, load_labelled, score_judge, validate_judges
+from crosstask.judges.validate import builtin_sets, load_labelled, score_judge, validate_judges
 
 
 def test_load_labelled_csv_with_comment_header_and_score(tmp_path):

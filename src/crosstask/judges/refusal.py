@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import re
 
-from crosstask.evaluation.judges.base import Judge, register_judge
+from crosstask.judges.base import Judge
 
 _FULL_WEIGHT_CHARS = 100  # phrases starting before this offset count fully
 _DECAY_CHARS = 250.0  # then the weight halves every ~170 characters
@@ -178,7 +178,3 @@ class RefusalJudge(Judge):
         # Compliance is final once no phrase starting from here on could weigh enough.
         return position_weight(max(0, len(t) - _STRADDLE)) < self.threshold
 
-
-@register_judge("refusal")
-def _refusal() -> Judge:
-    return RefusalJudge()

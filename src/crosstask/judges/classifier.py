@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import torch
 
 from crosstask.errors import CrosstaskError
-from crosstask.evaluation.judges.base import Judge, Verdict, get_judge, register_judge
 from crosstask.io import stable_hash
+from crosstask.judges.base import Judge, Verdict, get_judge
 from crosstask.paths import cache_subdir
 
 VERSION = "1"
@@ -66,7 +66,7 @@ class RefusalClassifierJudge(Judge):
 
     # -- features
     def _features(self, texts: list[str], prompts: list[str | None]) -> tuple[torch.Tensor, torch.Tensor]:
-        from crosstask.evaluation.judges.encoder import embed
+        from crosstask.judges.encoder import embed
 
         rule = get_judge("refusal")
         r = torch.tensor([rule.score(t) for t in texts]).unsqueeze(1)
@@ -83,7 +83,7 @@ class RefusalClassifierJudge(Judge):
     def _train(self) -> dict[str, _Head]:
         from safetensors.torch import load_file, save_file
 
-        from crosstask.evaluation.judges.validate import TUNING_SET, builtin_sets
+        from crosstask.judges.validate import TUNING_SET, builtin_sets
 
         sets = {s.name: s for s in builtin_sets()}
         if TUNING_SET not in sets:
@@ -124,7 +124,3 @@ class RefusalClassifierJudge(Judge):
     def judge_many(self, texts: list[str], prompts: list[str | None] | None = None) -> list[Verdict]:
         return [Verdict(s >= self.threshold, round(s, 4)) for s in self.score_many(list(texts), prompts)]
 
-
-@register_judge("refusal-clf")
-def _clf() -> Judge:
-    return RefusalClassifierJudge()

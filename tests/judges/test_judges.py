@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from crosstask.errors import CrosstaskError
-from crosstask.evaluation.judges import get_judge, list_judges
+from crosstask.judges import get_judge, list_judges
 
 
 def test_registry_lists_builtin_judges_and_rejects_unknown():
@@ -88,7 +88,7 @@ def test_off_topic_answer_counts_only_with_a_short_request():
 
 @pytest.mark.slow
 def test_refusal_classifier_trains_caches_and_scores():
-    from crosstask.evaluation.judges.validate import builtin_sets
+    from crosstask.judges.validate import builtin_sets
 
     if not builtin_sets():
         pytest.skip("pyrit data files not installed")

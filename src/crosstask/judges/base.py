@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from crosstask.errors import CrosstaskError
+from crosstask.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -54,34 +54,27 @@ class Judge:
         return f"{self.name}@{self.version}"
 
 
-_REGISTRY: dict[str, Callable[[], Judge]] = {}
+# Judge factories by name; the built-ins are lazy targets, imported when first asked for.
+JUDGES: Registry[Callable[[], Judge]] = Registry("judge")
+JUDGES.register("keyword-gcg13", "crosstask.judges.keyword:gcg13")
+JUDGES.register("keyword-harmbench", "crosstask.judges.keyword:harmbench")
+JUDGES.register("refusal", "crosstask.judges.refusal:RefusalJudge")
+JUDGES.register("refusal-clf", "crosstask.judges.classifier:RefusalClassifierJudge")
 _INSTANCES: dict[str, Judge] = {}
 
 
 def register_judge(name: str) -> Callable[[Callable[[], Judge]], Callable[[], Judge]]:
     """Register a judge factory under ``name`` (factories let heavy judges load lazily)."""
-
-    def deco(factory: Callable[[], Judge]) -> Callable[[], Judge]:
-        _REGISTRY[name] = factory
-        return factory
-
-    return deco
-
-
-def _load_builtin() -> None:
-    from crosstask.evaluation.judges import classifier, keyword, refusal  # noqa: F401
+    return JUDGES.register(name)
 
 
 def list_judges() -> list[str]:
-    _load_builtin()
-    return sorted(_REGISTRY)
+    return JUDGES.names(sort=True)
 
 
 def get_judge(name: str) -> Judge:
     """The judge registered under ``name`` (one shared instance per name)."""
-    _load_builtin()
-    if name not in _REGISTRY:
-        raise CrosstaskError(f"unknown judge {name!r}; known judges: {', '.join(sorted(_REGISTRY))}")
+    factory = JUDGES.get(name)
     if name not in _INSTANCES:
-        _INSTANCES[name] = _REGISTRY[name]()
+        _INSTANCES[name] = factory()
     return _INSTANCES[name]

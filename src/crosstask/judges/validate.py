@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from crosstask.errors import InputError
-from crosstask.evaluation.judges.base import get_judge
 from crosstask.io import read_text
+from crosstask.judges.base import get_judge
 
 PYRIT_FILES = {
     "refusal.csv": "datasets/scorer_evals/refusal_scorer/refusal.csv",
