@@ -81,7 +81,7 @@ def test_unknown_task():
 
 
 def test_register_new_task_is_one_call(monkeypatch):
-    monkeypatch.setattr(task_registry, "_REGISTRY", dict(task_registry._REGISTRY))
+    monkeypatch.setattr(task_registry.TASKS, "_entries", task_registry.TASKS.snapshot())
     task = register_task(Task(name="headline", instruction="Write a headline for the above article.",
                               position="before", joiner="\n\n"))
     assert get_task("headline") is task and "headline" in list_tasks()

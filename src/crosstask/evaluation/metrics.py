@@ -13,31 +13,25 @@ import re
 from collections.abc import Callable
 from functools import lru_cache
 
-from crosstask.errors import CrosstaskError
+from crosstask.registry import Registry
 
 Metric = Callable[[str, str], dict[str, float]]
-_METRICS: dict[str, Metric] = {}
+METRICS: Registry[Metric] = Registry("metric")
 
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af]")
 
 
 def register_metric(name: str) -> Callable[[Metric], Metric]:
-    def deco(fn: Metric) -> Metric:
-        _METRICS[name] = fn
-        return fn
-
-    return deco
+    """A decorator registering a metric under ``name`` (replacing any earlier one)."""
+    return METRICS.register(name, overwrite=True)
 
 
 def get_metric(name: str) -> Metric:
-    try:
-        return _METRICS[name]
-    except KeyError:
-        raise CrosstaskError(f"unknown metric {name!r}; known metrics: {', '.join(sorted(_METRICS))}") from None
+    return METRICS.get(name)
 
 
 def list_metrics() -> list[str]:
-    return sorted(_METRICS)
+    return METRICS.names(sort=True)
 
 
 class _CjkAwareTokenizer:

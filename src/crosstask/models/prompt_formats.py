@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from crosstask.errors import CrosstaskError
+from crosstask.registry import Registry
 
 Messages = Sequence[dict[str, str]]
 
@@ -59,19 +60,14 @@ def llama2_prompt(tokenizer: Any, messages: Messages) -> str:
     return f"[INST] {user.strip()} [/INST]"
 
 
-PROMPT_FORMATS: dict[str, Callable[[Any, Messages], str]] = {
-    "chat": chat_template_prompt,
-    "alpaca": alpaca_prompt,
-    "llama2": llama2_prompt,
-}
+PROMPT_FORMATS: Registry[Callable[[Any, Messages], str]] = Registry("prompt format")
+PROMPT_FORMATS.register("chat", chat_template_prompt)
+PROMPT_FORMATS.register("alpaca", alpaca_prompt)
+PROMPT_FORMATS.register("llama2", llama2_prompt)
 
 
 def build_prompt(tokenizer: Any, messages: Messages, fmt: str = "chat") -> str:
-    try:
-        fn = PROMPT_FORMATS[fmt]
-    except KeyError:
-        raise CrosstaskError(f"unknown prompt format {fmt!r}; use one of {', '.join(PROMPT_FORMATS)}") from None
-    return fn(tokenizer, messages)
+    return PROMPT_FORMATS.get(fmt)(tokenizer, messages)
 
 
 def response_suffix(tokenizer: Any, fmt: str = "chat") -> str:

@@ -63,7 +63,7 @@ def check_train(section: dict[str, Any], where: str) -> None:
         _raise(e, "train", where)
     if section.get("preset") is not None and section["preset"] not in PRESETS:
         raise CrosstaskError(f"{where}: train.preset: unknown preset {section['preset']!r}; "
-                             f"use one of {', '.join(PRESETS)}")
+                             f"known presets: {', '.join(PRESETS.names(sort=True))}")
 
 
 def check_defense_builder(section: dict[str, Any], where: str) -> None:

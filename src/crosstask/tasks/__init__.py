@@ -2,9 +2,6 @@
 
 from crosstask.tasks.registry import Task, TaskInput, get_task, list_tasks, register_task
 
-# Importing the built-ins registers them.
-from crosstask.tasks import builtin as _builtin  # noqa: E402,F401  isort: skip
-
 __all__ = ["Task", "TaskInput", "get_task", "list_tasks", "register_task"]
 
 PAPER_TASKS: tuple[str, ...] = ("summarize", "translate", "sentiment", "case", "cloze")

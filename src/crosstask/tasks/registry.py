@@ -1,6 +1,7 @@
 """A registry of NLP tasks (the lm-evaluation-harness pattern).
 
-Adding a task is one :func:`register_task` call with a :class:`Task`.
+Adding a task is one :func:`register_task` call with a :class:`Task`; the built-ins are
+lazy ``"module:attr"`` targets of :data:`TASKS`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from crosstask.document import Document
-from crosstask.errors import CrosstaskError
+from crosstask.registry import Registry
 
 # How a benign reference answer is made:
 #   "self"     - the base model's own answer (self-distilled), unless the document gives one
@@ -66,25 +67,23 @@ class Task:
         return self.render(ti.text), ti
 
 
-_REGISTRY: dict[str, Task] = {}
+# The built-in tasks are lazy targets in crosstask.tasks.builtin, imported on first use.
+TASKS: Registry[Task] = Registry("task")
+for _name in ("summarize", "translate", "sentiment", "case", "cloze", "qa"):
+    TASKS.register(_name, f"crosstask.tasks.builtin:{_name.upper()}")
 
 
 def register_task(task: Task, *, overwrite: bool = False) -> Task:
-    if task.name in _REGISTRY and not overwrite:
-        raise CrosstaskError(f"task {task.name!r} is already registered")
-    _REGISTRY[task.name] = task
+    TASKS.register(task.name, task, overwrite=overwrite)
     return task
 
 
 def get_task(name: str) -> Task:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise CrosstaskError(f"unknown task {name!r}; known tasks: {', '.join(sorted(_REGISTRY))}") from None
+    return TASKS.get(name)
 
 
 def list_tasks() -> list[str]:
-    return list(_REGISTRY)
+    return TASKS.names()
 
 
 _SENT_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])")

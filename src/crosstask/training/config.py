@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from crosstask.errors import CrosstaskError
+from crosstask.registry import Registry
 
 Method = Literal["lora", "full", "qlora"]
 LossName = Literal["auto", "single", "mixed"]
@@ -107,7 +108,7 @@ class TrainConfig:
         return TrainConfig.from_dict({**self.to_dict(), **changes})
 
 
-PRESETS: dict[str, dict[str, Any]] = {
+_PRESETS: dict[str, dict[str, Any]] = {
     # Fu et al. 2024 (alpaca-lora hyperparameters).
     "paper": dict(
         lora_r=8, lora_alpha=16, lora_dropout=0.05, lora_target_modules=["q_proj", "v_proj"], learning_rate=3e-4,
@@ -129,11 +130,14 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 
 
+# Training presets by name: partial TrainConfig values.
+PRESETS: Registry[dict[str, Any]] = Registry("training preset")
+for _name, _values in _PRESETS.items():
+    PRESETS.register(_name, _values)
+
+
 def preset(name: str, **overrides: Any) -> TrainConfig:
-    try:
-        base = PRESETS[name]
-    except KeyError:
-        raise CrosstaskError(f"unknown training preset {name!r}; use one of {', '.join(PRESETS)}") from None
+    base = PRESETS.get(name)
     return TrainConfig.from_dict({**base, **overrides}, source=f"preset {name}")
 
 

@@ -24,7 +24,7 @@ from crosstask.data.harvest.harvester import (
 )
 from crosstask.data.harvest.prompts import DEFAULT_PREFILL, parse_topics
 from crosstask.data.quality import strip_opening
-from crosstask.data.sources.registry import SourceSpec, load_source, register_source
+from crosstask.data.sources.registry import SourceSpec, load_source
 from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 from crosstask.io import read_text
@@ -58,7 +58,6 @@ def _goals(kind: str, spec: SourceSpec) -> list[Document]:
     return goals
 
 
-@register_source("harvest")
 def load_harvest(spec: SourceSpec) -> list[Document]:
     """Malicious documents: a model answers harmful goals (``goals``: a nested source spec)."""
     settings = settings_from_options("harvest", spec.options, {"goals", "prefill", "opening"})
@@ -74,7 +73,6 @@ def load_harvest(spec: SourceSpec) -> list[Document]:
     return docs
 
 
-@register_source("harvest-counterparts")
 def load_counterparts(spec: SourceSpec) -> list[Document]:
     """Sensitive-benign documents: harmless texts on the topics of harmful goals (``goals``, ``framings``)."""
     settings = settings_from_options("harvest-counterparts", spec.options, {"goals", "framings", "per_goal"})
@@ -109,5 +107,5 @@ def _benign_loader(kind: str):
     return load
 
 
-register_source("generated-news")(_benign_loader("news"))
-register_source("generated-sensitive")(_benign_loader("sensitive"))
+load_generated_news = _benign_loader("news")
+load_generated_sensitive = _benign_loader("sensitive")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstask.data.sources._records import read_jsonl_lines, require_mapping, require_text
-from crosstask.data.sources.registry import SourceSpec, register_source
+from crosstask.data.sources.registry import SourceSpec
 from crosstask.document import Document
 from crosstask.errors import CrosstaskError, InputError
 from crosstask.io import read_json
@@ -53,7 +53,6 @@ def load_alpaca(path: str | Path) -> list[AlpacaRecord]:
     return out
 
 
-@register_source("alpaca")
 def load_alpaca_source(spec: SourceSpec) -> list[Document]:
     """Option ``path``. Text = instruction + input; the answer is kept in ``meta["output"]``.
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstask.data.sources._records import check_text, require_list
-from crosstask.data.sources.registry import SourceSpec, register_source
+from crosstask.data.sources.registry import SourceSpec
 from crosstask.document import Document
 from crosstask.errors import CrosstaskError, InputError
 from crosstask.io import read_json
@@ -95,7 +95,6 @@ def select_by_hand_label(docs: list[Document], wanted: str, path: str) -> list[D
     return kept
 
 
-@register_source("beavertails")
 def load_beavertails(spec: SourceSpec) -> list[Document]:
     """Option ``path``: the JSON file. Label: malicious unless the spec says otherwise.
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstask.data.sources._records import read_jsonl_lines, require_list, require_mapping, require_text
-from crosstask.data.sources.registry import SourceSpec, register_source
+from crosstask.data.sources.registry import SourceSpec
 from crosstask.document import Document
 from crosstask.errors import CrosstaskError, InputError
 from crosstask.io import read_text, read_yaml
@@ -155,5 +155,6 @@ def _make_loader(kind: str):
     return load
 
 
-for _kind in GOAL_KINDS:
-    register_source(_kind)(_make_loader(_kind))
+load_advbench = _make_loader("advbench")
+load_harmbench = _make_loader("harmbench")
+load_donotanswer = _make_loader("donotanswer")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.sources.registry import SourceSpec, register_source
+from crosstask.data.sources.registry import SourceSpec
 from crosstask.data.sources.tabular import records_to_documents
 from crosstask.document import Document
 from crosstask.errors import CrosstaskError
@@ -60,7 +60,6 @@ def load_hf_records(name: str, *, split: str = "train", config: str | None = Non
     return [dict(row) for row in ds]
 
 
-@register_source("hf")
 def load_hf(spec: SourceSpec) -> list[Document]:
     opts = spec.options
     name = opts.get("name") or spec.path

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from crosstask.data.sources._records import check_text, require_list
-from crosstask.data.sources.registry import SourceSpec, register_source
+from crosstask.data.sources.registry import SourceSpec
 from crosstask.document import Document
 from crosstask.errors import CrosstaskError, InputError
 from crosstask.io import read_json, write_json
@@ -176,7 +176,6 @@ def write_paper_format(
     return written
 
 
-@register_source("paper-format")
 def load_paper_format(spec: SourceSpec) -> list[Document]:
     """Options: ``path`` (folder), ``sets`` (subset of malicious|benign|sensitive-benign)."""
     if not spec.path:

@@ -1,32 +1,39 @@
 """A registry of document sources, selected by ``kind`` in a config.
 
 A source spec is a mapping: ``{"kind": "advbench", "label": "malicious", "limit": 100, ...}``.
-Each kind registers a loader ``fn(spec: SourceSpec) -> list[Document]``; modules that
-define kinds are imported lazily by :func:`_load_builtin_kinds`.
+Each kind is a loader ``fn(spec: SourceSpec) -> list[Document]`` in :data:`SOURCES`; the
+built-in kinds are lazy ``"module:attr"`` targets, imported when a spec names them.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from crosstask.document import Document
 from crosstask.errors import CrosstaskError
+from crosstask.registry import Registry
 
 SourceLoader = Callable[["SourceSpec"], list[Document]]
-_REGISTRY: dict[str, SourceLoader] = {}
-# Modules whose import registers source kinds.
-_BUILTIN_MODULES: tuple[str, ...] = (
-    "crosstask.data.sources.harmful_goals",
-    "crosstask.data.sources.paper_format",
-    "crosstask.data.sources.beavertails",
-    "crosstask.data.sources.alpaca",
-    "crosstask.data.sources.tabular",
-    "crosstask.data.sources.hub",
-    "crosstask.data.harvest.source",
-)
+SOURCES: Registry[SourceLoader] = Registry("source kind")
+for _kind, _target in {
+    "advbench": "crosstask.data.sources.harmful_goals:load_advbench",
+    "harmbench": "crosstask.data.sources.harmful_goals:load_harmbench",
+    "donotanswer": "crosstask.data.sources.harmful_goals:load_donotanswer",
+    "paper-format": "crosstask.data.sources.paper_format:load_paper_format",
+    "beavertails": "crosstask.data.sources.beavertails:load_beavertails",
+    "alpaca": "crosstask.data.sources.alpaca:load_alpaca_source",
+    "jsonl": "crosstask.data.sources.tabular:load_jsonl",
+    "csv": "crosstask.data.sources.tabular:load_csv",
+    "documents": "crosstask.data.sources.tabular:load_documents",
+    "hf": "crosstask.data.sources.hub:load_hf",
+    "harvest": "crosstask.data.harvest.source:load_harvest",
+    "harvest-counterparts": "crosstask.data.harvest.source:load_counterparts",
+    "generated-news": "crosstask.data.harvest.source:load_generated_news",
+    "generated-sensitive": "crosstask.data.harvest.source:load_generated_sensitive",
+}.items():
+    SOURCES.register(_kind, _target)
 
 
 @dataclass
@@ -51,35 +58,17 @@ class SourceSpec:
 
 
 def register_source(kind: str) -> Callable[[SourceLoader], SourceLoader]:
-    def deco(fn: SourceLoader) -> SourceLoader:
-        _REGISTRY[kind] = fn
-        return fn
-
-    return deco
-
-
-def _load_builtin_kinds() -> None:
-    for mod in _BUILTIN_MODULES:
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as e:
-            if e.name != mod:  # a real missing dependency inside the module
-                raise
+    """A decorator registering a loader for ``kind`` (replacing any earlier one)."""
+    return SOURCES.register(kind, overwrite=True)
 
 
 def list_sources() -> list[str]:
-    _load_builtin_kinds()
-    return sorted(_REGISTRY)
+    return SOURCES.names(sort=True)
 
 
 def load_source(spec: dict[str, Any] | SourceSpec) -> list[Document]:
     spec = SourceSpec.from_mapping(spec)
-    _load_builtin_kinds()
-    try:
-        fn = _REGISTRY[spec.kind]
-    except KeyError:
-        raise CrosstaskError(f"unknown source kind {spec.kind!r}; known: {', '.join(sorted(_REGISTRY))}") from None
-    docs = fn(spec)
+    docs = SOURCES.get(spec.kind)(spec)
     if spec.label is not None:
         docs = [Document(d.id, d.text, spec.label, d.source, d.meta) for d in docs]  # type: ignore[arg-type]
     if spec.limit is not None:

@@ -20,7 +20,7 @@ from crosstask.data.sources._records import (
     require_mapping,
     require_text,
 )
-from crosstask.data.sources.registry import SourceSpec, register_source
+from crosstask.data.sources.registry import SourceSpec
 from crosstask.document import Document
 from crosstask.errors import CrosstaskError, InputError
 from crosstask.io import read_text
@@ -94,13 +94,11 @@ def _field_options(spec: SourceSpec) -> dict[str, Any]:
             "label_field": spec.options.get("label_field"), "label": spec.label}
 
 
-@register_source("jsonl")
 def load_jsonl(spec: SourceSpec) -> list[Document]:
     opts = _field_options(spec)
     return records_to_documents(read_jsonl_lines(spec.path), path=spec.path, source="jsonl", **opts)  # type: ignore[arg-type]
 
 
-@register_source("csv")
 def load_csv(spec: SourceSpec) -> list[Document]:
     opts = _field_options(spec)
     rows = read_csv_rows(spec.path)  # type: ignore[arg-type]
@@ -133,7 +131,6 @@ def read_documents(path: str | Path) -> list[Document]:
     return docs
 
 
-@register_source("documents")
 def load_documents(spec: SourceSpec) -> list[Document]:
     """Option ``path``: a JSONL of Document records (e.g. a dataset's test_documents.jsonl)."""
     if not spec.path:
