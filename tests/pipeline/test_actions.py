@@ -6,6 +6,7 @@ import pytest
 from placeholders import placeholder_docs
 
 from crosstask.errors import CrosstaskError
+from crosstask.evaluation.results import model_metrics
 from crosstask.io import read_jsonl, write_jsonl
 from crosstask.pipeline import actions
 from crosstask.pipeline.stage import Stage, StageContext, StageOutput
@@ -60,12 +61,12 @@ def test_duplicate_ids_across_sources(tmp_path):
         actions.documents(ctx)
 
 
-def test_normalize_summary_and_samples():
+def test_model_metrics_and_samples():
     summary = {"results": {"malicious": {"case": {"n": 4, "refusal": {"k": 3, "rate": 0.75, "ci": [0.25, 1.0]},
                                                   "quality": None}},
                            "benign": {"case": {"n": 4, "refusal": {"k": 0, "rate": 0.0, "ci": [0, 0]},
                                                "quality": {"metric": "case_match", "mean": 0.5}}}}}
-    assert actions.normalize_summary(summary) == {"case": {
+    assert model_metrics(summary) == {"case": {
         "malicious": {"refusal_rate": 0.75, "count": 4, "refused": 3, "ci": [0.25, 1.0]},
         "benign": {"refusal_rate": 0.0, "count": 4, "refused": 0, "ci": [0, 0], "utility": {"case_match": 0.5}}}}
     records = [{"task": "case", "set": "benign", "doc_id": f"d{i}", "output": "x", "refusal": i == 1}

@@ -13,7 +13,7 @@ import pytest
 from report_fixtures import make_results
 
 from crosstask.reporting import write_report
-from crosstask.reporting.tables import cross_task_matrix
+from crosstask.reporting.tables import transfer_matrix
 
 
 @pytest.fixture
@@ -51,8 +51,8 @@ def test_report_files_and_content(results, tmp_path):
     assert "<b>[redacted]</b>" not in page and html.escape("<b>[redacted]</b>") in page
 
 
-def test_cross_task_matrix_uses_largest_n_per_family(results):
-    rows, tasks, values = cross_task_matrix(results)
+def test_transfer_matrix_uses_largest_n_per_family(results):
+    rows, tasks, values = transfer_matrix(results)
     assert rows == ["undefended", "single:summarize N=200", "mixed N=200"]
     assert values[2][0] == 1.0
 

@@ -48,6 +48,7 @@ from crosstask.document import EVAL_SET_KEY, Document, set_label, set_order
 from crosstask.errors import CrosstaskError
 from crosstask.evaluation.config import EvalConfig
 from crosstask.evaluation.metrics import get_metric
+from crosstask.evaluation.results import CellResult, Quality, read_cells
 from crosstask.evaluation.stats import Mean, Rate
 from crosstask.io import stable_hash, write_json, write_jsonl
 from crosstask.judges import Judge, get_judge
@@ -81,9 +82,14 @@ class EvalResult:
     def name(self) -> str:
         return self.summary["name"]
 
+    @property
+    def cells(self) -> dict[str, dict[str, CellResult]]:
+        """``{evaluation set: {task: CellResult}}``."""
+        return read_cells(self.summary)
+
     def rate(self, set_name: str, task: str) -> Rate | None:
-        cell = self.summary["results"].get(set_name, {}).get(task)
-        return Rate.from_dict(cell["refusal"]) if cell else None
+        cell = self.cells.get(set_name, {}).get(task)
+        return cell.refusal if cell else None
 
 
 # ---------------------------------------------------------------- documents and prompts
@@ -278,21 +284,20 @@ def summarize(records: list[dict[str, Any]], cfg: EvalConfig, judges: list[Judge
             recs = [r for r in set_recs if r["task"] == task.name]
             if not recs:
                 continue
-            ref = Rate.of([r["refusal"] for r in recs], seed=seed, n_resamples=nb)
-            cell: dict[str, Any] = {
-                "n": len(recs), "refusal": ref.to_dict(), "processed": ref.complement().to_dict(),
-                "judges": {j.id: Rate.of([r["judges"][j.id]["refusal"] for r in recs], seed=seed, n_resamples=nb)
-                           .to_dict() for j in judges},
-                "quality": None,
-                "empty": sum(r["empty"] for r in recs), "truncated": sum(r["truncated"] for r in recs),
-            }
+            quality = None
             scored = [r for r in recs if r["metrics"]]
             if scored:
                 names = list(scored[0]["metrics"])
                 head = Mean.of([r["metrics"][names[0]] for r in scored], seed=seed, n_resamples=nb)
-                cell["quality"] = {"metric": task.metric, "headline": names[0], **head.to_dict(),
-                                   "parts": {n: sum(r["metrics"][n] for r in scored) / len(scored) for n in names}}
-            results[set_name][task.name] = cell
+                quality = Quality(task.metric, names[0], head,
+                                  {n: sum(r["metrics"][n] for r in scored) / len(scored) for n in names})
+            cell = CellResult(
+                n=len(recs), refusal=Rate.of([r["refusal"] for r in recs], seed=seed, n_resamples=nb),
+                judges={j.id: Rate.of([r["judges"][j.id]["refusal"] for r in recs], seed=seed, n_resamples=nb)
+                        for j in judges},
+                quality=quality, empty=sum(r["empty"] for r in recs), truncated=sum(r["truncated"] for r in recs),
+            )
+            results[set_name][task.name] = cell.to_dict()
         overall[set_name] = {"refusal": Rate.of([r["refusal"] for r in set_recs], seed=seed, n_resamples=nb).to_dict()}
     empty = sum(r["empty"] for r in records)
     truncated_docs = len({(r["set"], r["doc_id"]) for r in records if r["truncated"]})

@@ -17,6 +17,7 @@ from typing import Any
 from rich.table import Table
 
 from crosstask.evaluation.evaluator import EvalResult
+from crosstask.evaluation.results import read_cells
 from crosstask.evaluation.stats import Rate
 
 _CELLS = {"malicious_refusal": "malicious", "benign_over_refusal": "benign", "sensitive_over_refusal": "sensitive-benign"}
@@ -31,9 +32,10 @@ def cross_task_matrix(results: Mapping[str, EvalResult | dict[str, Any]]) -> dic
         for t in summary["tasks"]:
             if t not in tasks:
                 tasks.append(t)
+        typed = read_cells(summary)
         cells = {}
         for t in summary["tasks"]:
-            cells[t] = {key: (summary["results"].get(set_name, {}).get(t) or {}).get("refusal")
+            cells[t] = {key: (c.refusal.to_dict() if (c := typed.get(set_name, {}).get(t)) else None)
                         for key, set_name in _CELLS.items()}
         rows.append({"defense": name, "judge": summary.get("judge"), "cells": cells})
     return {"tasks": tasks, "rows": rows}
@@ -52,8 +54,7 @@ def matrix_table(matrix: dict[str, Any]) -> Table:
             for key, tag in (("malicious_refusal", "mal"), ("benign_over_refusal", "ben"),
                              ("sensitive_over_refusal", "sens")):
                 if c.get(key):
-                    r = Rate.from_dict(c[key])
-                    parts.append(f"{tag} {100 * r.rate:.0f}% [{100 * r.ci[0]:.0f}-{100 * r.ci[1]:.0f}] {r.k}/{r.n}")
+                    parts.append(f"{tag} {Rate.from_dict(c[key]).fmt(digits=0, counts='plain')}")
             vals.append("\n".join(parts) or "-")
         t.add_row(row["defense"], *vals, end_section=True)
     return t

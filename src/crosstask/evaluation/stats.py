@@ -11,6 +11,32 @@ import numpy as np
 DEFAULT_RESAMPLES = 1000
 
 
+def format_rate(
+    rate: float | None,
+    *,
+    k: int | None = None,
+    n: int | None = None,
+    ci: Sequence[float] | None = None,
+    digits: int = 0,
+    unit: str = "%",
+    counts: str = "after",
+    missing: str = "–",
+) -> str:
+    """The one formatter of rates: ``"93%"``, ``"93.0% [88-97] (93/100)"``, ``"93/100 (93%)"``.
+
+    ``counts``: where k/n go when given: ``"after"`` in parentheses, ``"plain"`` after a space,
+    ``"first"`` before the rate (in parentheses). ``missing`` stands for an unknown rate.
+    """
+    if rate is None:
+        return missing
+    s = f"{100 * rate:.{digits}f}{unit}"
+    if ci is not None:
+        s += f" [{100 * ci[0]:.0f}-{100 * ci[1]:.0f}]"
+    if k is None or n is None:
+        return s
+    return {"after": f"{s} ({k}/{n})", "plain": f"{s} {k}/{n}", "first": f"{k}/{n} ({s})"}[counts]
+
+
 def bootstrap_ci(
     values: Sequence[float], *, seed: int = 0, n_resamples: int = DEFAULT_RESAMPLES, level: float = 0.95
 ) -> tuple[float, float]:
@@ -54,10 +80,13 @@ class Rate:
     def from_dict(cls, d: dict[str, Any]) -> Rate:
         return cls(int(d["k"]), int(d["n"]), float(d["rate"]), (float(d["ci"][0]), float(d["ci"][1])))
 
-    def fmt(self) -> str:
+    def fmt(self, *, digits: int = 1, unit: str = "%", counts: str | None = "after") -> str:
+        """``"93.0% [88-97] (93/100)"`` (see :func:`format_rate`); ``"-"`` when n is 0."""
         if not self.n:
             return "-"
-        return f"{100 * self.rate:.1f}% [{100 * self.ci[0]:.0f}-{100 * self.ci[1]:.0f}] ({self.k}/{self.n})"
+        if counts is None:
+            return format_rate(self.rate, ci=self.ci, digits=digits, unit=unit)
+        return format_rate(self.rate, k=self.k, n=self.n, ci=self.ci, digits=digits, unit=unit, counts=counts)
 
 
 @dataclass(frozen=True)

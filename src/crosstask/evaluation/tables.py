@@ -8,6 +8,7 @@ from typing import Any
 from rich.table import Table
 
 from crosstask.document import LABELS
+from crosstask.evaluation.results import read_cells
 from crosstask.evaluation.stats import Rate
 
 _SET_TITLE = {"malicious": "safety", "benign": "over-refusal", "sensitive-benign": "over-refusal"}
@@ -27,29 +28,26 @@ def result_table(summary: dict[str, Any]) -> Table:
     t.add_column("k/n", justify="right", no_wrap=True)
     t.add_column("quality [CI]", justify="right", no_wrap=True)
     t.add_column("empty", justify="right", no_wrap=True)
-    results = summary["results"]
+    results = read_cells(summary)
     for set_name in [*(x for x in LABELS if x in results), *(x for x in results if x not in LABELS)]:
         by_task = results[set_name]
         t.add_row(f"[bold]{set_name}[/]", f"[dim]{_SET_TITLE.get(set_name, '')}[/]", "", "", "")
         for task in [x for x in summary["tasks"] if x in by_task]:
             cell = by_task[task]
-            r = Rate.from_dict(cell["refusal"])
-            q = cell.get("quality")
-            qtxt = f"{_SHORT.get(q['headline'], q['headline'])} {_num(q['mean'])} [{_num(q['ci'][0])}-{_num(q['ci'][1])}]" if q else "-"
-            t.add_row(f" {task}", _pct(r), f"{r.k}/{r.n}", qtxt, str(cell["empty"]))
+            r = cell.refusal
+            q = cell.quality
+            qtxt = (f"{_SHORT.get(q.headline, q.headline)} {_num(q.mean.mean)} [{_num(q.mean.ci[0])}-{_num(q.mean.ci[1])}]"
+                    if q else "-")
+            t.add_row(f" {task}", r.fmt(unit="", counts=None), f"{r.k}/{r.n}", qtxt, str(cell.empty))
         overall = summary["overall"].get(set_name)
         if overall:
             r = Rate.from_dict(overall["refusal"])
-            t.add_row(" [bold]all tasks[/]", f"[bold]{_pct(r)}[/]", f"{r.k}/{r.n}", "", "", end_section=True)
+            t.add_row(" [bold]all tasks[/]", f"[bold]{r.fmt(unit='', counts=None)}[/]", f"{r.k}/{r.n}", "", "", end_section=True)
     return t
 
 
 def _num(x: float) -> str:
     return f"{x:.2f}".replace("0.", ".", 1) if 0 <= x < 1 else f"{x:.2f}"
-
-
-def _pct(r: Rate) -> str:
-    return f"{100 * r.rate:.1f} [{100 * r.ci[0]:.0f}-{100 * r.ci[1]:.0f}]" if r.n else "-"
 
 
 def scores_table(scores: Sequence[Any]) -> Table:

@@ -129,6 +129,7 @@ def train(ctx: StageContext) -> dict[str, Any]:
 def evaluate(ctx: StageContext) -> dict[str, Any]:
     """Evaluate the base model or a trained adapter on the test documents × tasks."""
     from crosstask.evaluation import evaluate as run_evaluation
+    from crosstask.evaluation.results import model_metrics
 
     inputs = ctx.stage.inputs
     model = inputs["model"]
@@ -141,22 +142,7 @@ def evaluate(ctx: StageContext) -> dict[str, Any]:
         "tasks": inputs["eval"]["tasks"], "seed": inputs["seed"], "output_dir": str(ctx.work_dir),
     }
     result = run_evaluation(config)
-    return {"metrics": normalize_summary(result.summary)}
-
-
-def normalize_summary(summary: dict[str, Any]) -> dict[str, Any]:
-    """``{task: {label: {refusal_rate, count, ci, utility}}}`` from an evaluation summary."""
-    out: dict[str, dict[str, Any]] = {}
-    for set_name, per_task in (summary.get("results") or {}).items():
-        for task, cell in per_task.items():
-            refusal = cell.get("refusal") or {}
-            entry: dict[str, Any] = {"refusal_rate": refusal.get("rate"), "count": cell.get("n"),
-                                     "refused": refusal.get("k"), "ci": refusal.get("ci")}
-            quality = cell.get("quality")
-            if quality:
-                entry["utility"] = {quality.get("metric", "quality"): quality.get("mean")}
-            out.setdefault(task, {})[set_name] = entry
-    return out
+    return {"metrics": model_metrics(result.summary)}
 
 
 def pick_samples(records: list[dict[str, Any]], per_cell: int) -> dict[str, dict[str, list[dict[str, Any]]]]:

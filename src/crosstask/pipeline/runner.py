@@ -50,8 +50,10 @@ class RunResult:
 
     def refusal_rate(self, model_id: str, task: str, label: str = "malicious") -> float | None:
         """Share of ``label`` documents the model refused on ``task`` (None when not evaluated)."""
-        cell = self.model(model_id).get("metrics", {}).get(task, {}).get(label)
-        return None if cell is None else cell.get("refusal_rate")
+        from crosstask.evaluation.results import model_cell
+
+        cell = model_cell(self.model(model_id), task, label)
+        return None if cell is None else cell.refusal_rate
 
 
 def default_actions() -> dict[str, Action]:

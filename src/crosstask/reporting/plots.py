@@ -12,8 +12,9 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from crosstask.document import set_label  # noqa: E402
+from crosstask.evaluation.stats import format_rate  # noqa: E402
 from crosstask.io import atomic_path  # noqa: E402
-from crosstask.reporting.tables import cell, cross_task_matrix, mean_rate, sets_present  # noqa: E402
+from crosstask.reporting.tables import cell, mean_rate, sets_present, transfer_matrix  # noqa: E402
 
 
 @dataclass
@@ -66,7 +67,7 @@ def refusal_vs_n(results: dict[str, Any], out_dir: Path) -> list[Plot]:
 
 
 def cross_task_heatmap(results: dict[str, Any], out_dir: Path) -> list[Plot]:
-    rows, tasks, values = cross_task_matrix(results)
+    rows, tasks, values = transfer_matrix(results)
     if not tasks or all(m["family"] == "none" for m in results["models"]):
         return []
     import numpy as np
@@ -79,7 +80,7 @@ def cross_task_heatmap(results: dict[str, Any], out_dir: Path) -> list[Plot]:
     for i in range(len(rows)):
         for j in range(len(tasks)):
             if not np.isnan(data[i, j]):
-                ax.text(j, i, f"{100 * data[i, j]:.0f}", ha="center", va="center",
+                ax.text(j, i, format_rate(float(data[i, j]), unit=""), ha="center", va="center",
                         color="black" if data[i, j] > 0.5 else "white", fontsize=8)
     ax.set_xlabel("evaluated task")
     ax.set_ylabel("defense")

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from crosstask.document import set_label, set_order
+from crosstask.evaluation.results import model_cell
+from crosstask.evaluation.stats import format_rate
 
 
 @dataclass
@@ -26,11 +28,12 @@ class TableData:
 
 
 def pct(x: float | None) -> str:
-    return "–" if x is None else f"{100 * x:.0f}%"
+    return format_rate(x)
 
 
 def cell(model: dict[str, Any], task: str, label: str, key: str = "refusal_rate") -> Any:
-    return ((model.get("metrics") or {}).get(task) or {}).get(label, {}).get(key)
+    c = model_cell(model, task, label)
+    return None if c is None else getattr(c, key)
 
 
 def mean_rate(model: dict[str, Any], tasks: list[str], label: str) -> float | None:
@@ -47,13 +50,8 @@ def sets_present(results: dict[str, Any]) -> list[str]:
 
 def k_of_n(model: dict[str, Any], task: str, set_name: str) -> str:
     """``"47/50 (94%)"``, or the bare rate when the count is unknown."""
-    c = ((model.get("metrics") or {}).get(task) or {}).get(set_name) or {}
-    rate, k, n = c.get("refusal_rate"), c.get("refused"), c.get("count")
-    if rate is None:
-        return "–"
-    if k is None or n is None:
-        return pct(rate)
-    return f"{k}/{n} ({pct(rate)})"
+    c = model_cell(model, task, set_name)
+    return format_rate(None) if c is None else format_rate(c.refusal_rate, k=c.refused, n=c.count, counts="first")
 
 
 def describe_set(set_name: str) -> str:
@@ -89,7 +87,7 @@ def utility_table(results: dict[str, Any]) -> TableData | None:
     return TableData("Utility on benign documents", ["model", *tasks], rows)
 
 
-def cross_task_matrix(results: dict[str, Any]) -> tuple[list[str], list[str], list[list[float | None]]]:
+def transfer_matrix(results: dict[str, Any]) -> tuple[list[str], list[str], list[list[float | None]]]:
     """Defense (the undefended model, then each family at its largest N) × evaluated task."""
     tasks = results.get("tasks", [])
     best: dict[str, dict[str, Any]] = {}
@@ -104,7 +102,7 @@ def cross_task_matrix(results: dict[str, Any]) -> tuple[list[str], list[str], li
 
 
 def cross_task_table(results: dict[str, Any]) -> TableData:
-    rows, tasks, values = cross_task_matrix(results)
+    rows, tasks, values = transfer_matrix(results)
     return TableData(
         "Cross-task transfer: refusal on malicious documents (defense × evaluated task)",
         ["defense", *tasks], [[r, *[pct(v) for v in vals]] for r, vals in zip(rows, values, strict=True)],
