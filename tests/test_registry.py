@@ -42,11 +42,11 @@ def test_unknown_duplicate_and_malformed_entries_are_one_line_errors():
 
 def test_every_builtin_entry_of_every_registry_resolves():
     from crosstask.data.sources.registry import SOURCES
-    from crosstask.evaluation.metrics import METRICS
+    from crosstask.evaluation.task_metrics import METRICS
     from crosstask.judges.base import JUDGES
     from crosstask.models.prompt_formats import PROMPT_FORMATS
     from crosstask.tasks.registry import TASKS
-    from crosstask.training.config import PRESETS
+    from crosstask.training.train_config import PRESETS
 
     for reg in (SOURCES, METRICS, JUDGES, PROMPT_FORMATS, TASKS, PRESETS):
         assert len(reg) > 0

@@ -14,7 +14,7 @@ from crosstask.data.defense import (
     read_examples,
     read_test_documents,
 )
-from crosstask.data.defense.refusals import refusal_bank
+from crosstask.data.defense.refusal_bank import refusal_bank
 from crosstask.errors import CrosstaskError
 from crosstask.io import write_jsonl
 from crosstask.tasks import PAPER_TASKS, get_task

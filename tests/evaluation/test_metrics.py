@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from crosstask.errors import CrosstaskError
-from crosstask.evaluation.metrics import get_metric, sentiment_label
 from crosstask.evaluation.stats import Mean, Rate, bootstrap_ci
+from crosstask.evaluation.task_metrics import get_metric, sentiment_label
 from crosstask.tasks import PAPER_TASKS, get_task
 
 

@@ -42,7 +42,7 @@ def test_refusal_judge_recognises_refusals(text):
 def test_refusal_judge_recognises_every_refusal_the_defense_teaches(task):
     # The defense dataset's refusals are what a defended model says: the default judge must
     # count every one of them, or safety is under-reported (a contraction bug did exactly that).
-    from crosstask.data.defense.refusals import refusal_bank
+    from crosstask.data.defense.refusal_bank import refusal_bank
 
     judge = get_judge("refusal")
     missed = [r for r in refusal_bank(task) if not judge.is_refusal(r)]

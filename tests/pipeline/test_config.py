@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from crosstask.errors import CrosstaskError
-from crosstask.pipeline.config import deep_merge, load_config
+from crosstask.pipeline.experiment_config import deep_merge, load_config
 
 
 def write(path, data) -> str:

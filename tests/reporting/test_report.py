@@ -13,7 +13,7 @@ import pytest
 from report_fixtures import make_results
 
 from crosstask.reporting import write_report
-from crosstask.reporting.tables import transfer_matrix
+from crosstask.reporting.report_tables import transfer_matrix
 
 
 @pytest.fixture

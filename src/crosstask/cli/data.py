@@ -85,7 +85,7 @@ def build(
 ) -> None:
     """Build a defense dataset folder: train.jsonl, test_documents.jsonl, manifest.json."""
     from crosstask.data.defense import build_defense_dataset, parse_defense_config
-    from crosstask.data.defense.config import read_config_mapping
+    from crosstask.data.defense.defense_config import read_config_mapping
 
     settings: dict[str, Any] = read_config_mapping(config) if config is not None else {}
     out = out or (Path(settings["out"]) if settings.get("out") else None)

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         out: Path | None = typer.Option(None, "--out", help="Write the scores as JSON here."),
     ) -> None:
         """Accuracy, precision, recall and F1 of each judge on each labelled dataset."""
-        from crosstask.evaluation.tables import scores_table
+        from crosstask.evaluation.terminal_tables import scores_table
         from crosstask.io import write_json
         from crosstask.judges import list_judges
         from crosstask.judges.validate import (

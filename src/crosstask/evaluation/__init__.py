@@ -1,11 +1,11 @@
 """Evaluation: refusal judges, task metrics, the evaluator and the cross-task matrix."""
 
-from crosstask.evaluation.config import EvalConfig
+from crosstask.evaluation.eval_config import EvalConfig
 from crosstask.evaluation.evaluator import EvalResult, evaluate, load_result
 from crosstask.evaluation.matrix import cross_task_matrix, matrix_table
-from crosstask.evaluation.metrics import get_metric, list_metrics, register_metric
 from crosstask.evaluation.stats import Mean, Rate, bootstrap_ci
-from crosstask.evaluation.tables import result_table, scores_table
+from crosstask.evaluation.task_metrics import get_metric, list_metrics, register_metric
+from crosstask.evaluation.terminal_tables import result_table, scores_table
 from crosstask.judges import Judge, get_judge, list_judges, register_judge
 
 __all__ = [

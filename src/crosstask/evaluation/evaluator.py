@@ -46,10 +46,10 @@ from typing import Any
 
 from crosstask.document import EVAL_SET_KEY, Document, set_label, set_order
 from crosstask.errors import CrosstaskError
-from crosstask.evaluation.config import EvalConfig
-from crosstask.evaluation.metrics import get_metric
+from crosstask.evaluation.eval_config import EvalConfig
 from crosstask.evaluation.results import CellResult, Quality, read_cells
 from crosstask.evaluation.stats import Mean, Rate
+from crosstask.evaluation.task_metrics import get_metric
 from crosstask.io import stable_hash, write_json, write_jsonl
 from crosstask.judges import Judge, get_judge
 from crosstask.tasks import Task, TaskInput, get_task

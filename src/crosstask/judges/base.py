@@ -58,7 +58,7 @@ class Judge:
 JUDGES: Registry[Callable[[], Judge]] = Registry("judge")
 JUDGES.register("keyword-gcg13", "crosstask.judges.keyword:gcg13")
 JUDGES.register("keyword-harmbench", "crosstask.judges.keyword:harmbench")
-JUDGES.register("refusal", "crosstask.judges.refusal:RefusalJudge")
+JUDGES.register("refusal", "crosstask.judges.refusal_phrases:RefusalJudge")
 JUDGES.register("refusal-clf", "crosstask.judges.classifier:RefusalClassifierJudge")
 _INSTANCES: dict[str, Judge] = {}
 

@@ -90,7 +90,7 @@ def testset(ctx: StageContext) -> dict[str, Any]:
 def defense(ctx: StageContext) -> dict[str, Any]:
     """Build one defense dataset (recipe, N) from the training split."""
     from crosstask.data.defense import build_defense_dataset
-    from crosstask.data.defense.config import parse_defense_config
+    from crosstask.data.defense.defense_config import parse_defense_config
 
     inputs = ctx.stage.inputs
     docs_dir = ctx.dep("documents").dir

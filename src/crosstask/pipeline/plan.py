@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crosstask.pipeline.config import ExperimentConfig, deep_merge
+from crosstask.pipeline.experiment_config import ExperimentConfig, deep_merge
 from crosstask.pipeline.stage import Action, Stage, StageStore, Status
 
 # The code/format version of each stage kind, part of every key: bump one when that stage's

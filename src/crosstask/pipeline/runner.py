@@ -15,7 +15,7 @@ from rich.table import Table
 
 from crosstask.errors import CrosstaskError
 from crosstask.io import append_jsonl, write_json, write_text
-from crosstask.pipeline.config import ExperimentConfig, load_config
+from crosstask.pipeline.experiment_config import ExperimentConfig, load_config
 from crosstask.pipeline.plan import Plan, build_plan
 from crosstask.pipeline.stage import Action, StageOutput, StageStore
 
@@ -198,7 +198,7 @@ def _execute(plan: Plan, result: RunResult, console: Console, report: bool) -> R
 
 def summary_table(results: dict[str, Any]) -> Table:
     """Refused k/n per model, evaluation set (out of distribution first) and task."""
-    from crosstask.reporting.tables import k_of_n, sets_present
+    from crosstask.reporting.report_tables import k_of_n, sets_present
 
     tasks = results.get("tasks", [])
     table = Table(title="Refused k/n: malicious sets (want high), benign and sensitive-benign sets (want low)")

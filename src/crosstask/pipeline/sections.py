@@ -53,7 +53,7 @@ def _refuse_pipeline_keys(section: dict[str, Any], owned: dict[str, str], prefix
 
 
 def check_train(section: dict[str, Any], where: str) -> None:
-    from crosstask.training.config import PRESETS, TrainConfig
+    from crosstask.training.train_config import PRESETS, TrainConfig
 
     _refuse_pipeline_keys(section, TRAIN_SET_BY_PIPELINE, "train", where)
     model = _dataclass_model(TrainConfig, set(TRAIN_SET_BY_PIPELINE), {"preset": (str | None, None)})
@@ -67,7 +67,7 @@ def check_train(section: dict[str, Any], where: str) -> None:
 
 
 def check_defense_builder(section: dict[str, Any], where: str) -> None:
-    from crosstask.data.defense.config import DefenseConfig
+    from crosstask.data.defense.defense_config import DefenseConfig
 
     _refuse_pipeline_keys(section, DEFENSE_SET_BY_PIPELINE, "defense.builder", where)
     try:
@@ -77,7 +77,7 @@ def check_defense_builder(section: dict[str, Any], where: str) -> None:
 
 
 def check_eval_options(section: dict[str, Any], where: str) -> None:
-    from crosstask.evaluation.config import EvalConfig
+    from crosstask.evaluation.eval_config import EvalConfig
 
     _refuse_pipeline_keys(section, EVAL_SET_BY_PIPELINE, "eval.options", where)
     model = _dataclass_model(EvalConfig, set(EVAL_SET_BY_PIPELINE), {})

@@ -21,7 +21,7 @@ def write_report(results: dict[str, Any], out_dir: str | Path, *, max_sample_cha
     """Write the report files of ``results`` (the ``results.json`` structure) into ``out_dir``."""
     from crosstask.reporting.plots import all_plots
     from crosstask.reporting.render import render_html, render_markdown
-    from crosstask.reporting.tables import all_tables
+    from crosstask.reporting.report_tables import all_tables
 
     out = Path(out_dir)
     limit = max_sample_chars or int(results.get("max_sample_chars", 600))

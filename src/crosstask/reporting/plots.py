@@ -14,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from crosstask.document import set_label  # noqa: E402
 from crosstask.evaluation.stats import format_rate  # noqa: E402
 from crosstask.io import atomic_path  # noqa: E402
-from crosstask.reporting.tables import cell, mean_rate, sets_present, transfer_matrix  # noqa: E402
+from crosstask.reporting.report_tables import cell, mean_rate, sets_present, transfer_matrix  # noqa: E402
 
 
 @dataclass

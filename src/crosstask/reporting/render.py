@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from crosstask.reporting.plots import Plot
-from crosstask.reporting.tables import TableData
+from crosstask.reporting.report_tables import TableData
 
 WARNING = "⚠ Content warning: model output on a malicious document (may contain harmful text). Click to show."
 

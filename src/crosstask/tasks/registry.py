@@ -38,7 +38,7 @@ class Task:
     joiner: str = "\n"  # between document and instruction (paper: per task)
     position: Literal["after", "before"] = "after"  # instruction after the document (the paper) or before
     reference: ReferenceKind = "self"
-    metric: str = "rouge_l"  # the utility metric: see crosstask.evaluation.metrics
+    metric: str = "rouge_l"  # the utility metric: see crosstask.evaluation.task_metrics
     transform: Callable[[Document], TaskInput] | None = None  # custom input/reference; default: text as is
     description: str = ""
     needs_field: str | None = None  # a Document.meta key the task needs (e.g. "questions")

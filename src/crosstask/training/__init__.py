@@ -1,7 +1,7 @@
 """LoRA / full instruction tuning on a defense dataset, with single-task and mixed-task losses."""
 
-from crosstask.training.config import PRESETS, TrainConfig, load_config, preset
 from crosstask.training.merge import merge_adapter
+from crosstask.training.train_config import PRESETS, TrainConfig, load_config, preset
 from crosstask.training.trainer import TrainingDiverged, TrainResult, train
 
 __all__ = [

@@ -16,8 +16,8 @@ from crosstask.models.loader import (
     resolve_dtype_name,
     resolve_model_path,
 )
-from crosstask.training.config import TrainConfig
 from crosstask.training.fast_dropout import use_fast_lora_dropout
+from crosstask.training.train_config import TrainConfig
 
 
 def _load_4bit(config: TrainConfig) -> LoadedModel:

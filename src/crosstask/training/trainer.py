@@ -25,11 +25,11 @@ from crosstask.models import bf16_is_fast
 from crosstask.seeding import set_seed
 from crosstask.training import batching
 from crosstask.training.checkpoint import list_checkpoints, load_checkpoint, save_checkpoint
-from crosstask.training.config import TrainConfig
 from crosstask.training.data import TrainingData, tokenize_dataset
 from crosstask.training.losses import components, forward_token_nll, group_sums, token_weights
-from crosstask.training.metrics import log_metrics, make_progress, plot_losses, truncate_metrics
+from crosstask.training.metrics_log import log_metrics, make_progress, plot_losses, truncate_metrics
 from crosstask.training.model_setup import count_parameters, prepare_model
+from crosstask.training.train_config import TrainConfig
 from crosstask.version import __version__
 
 log = logging.getLogger(__name__)

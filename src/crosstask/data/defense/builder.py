@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.defense.config import DefenseConfig
+from crosstask.data.defense.defense_config import DefenseConfig
 from crosstask.data.defense.manifest import MANIFEST_NAME, TEST_NAME, TRAIN_NAME, Manifest
 from crosstask.data.defense.references import SelfDistiller
-from crosstask.data.defense.refusals import RefusalPicker, model_refusals, refusal_bank
+from crosstask.data.defense.refusal_bank import RefusalPicker, model_refusals, refusal_bank
 from crosstask.data.defense.schema import DefenseExample
 from crosstask.data.defense.split import dedupe, doc_key, split_documents
 from crosstask.data.quality import label_stats, opens_with_prefill, reword_opening, strip_opening

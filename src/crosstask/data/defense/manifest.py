@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from crosstask.data.defense.config import DefenseConfig
+from crosstask.data.defense.defense_config import DefenseConfig
 from crosstask.data.defense.schema import DefenseExample
 from crosstask.document import Document
 from crosstask.errors import InputError

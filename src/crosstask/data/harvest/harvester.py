@@ -26,7 +26,7 @@ from crosstask.data.harvest.prompts import (
     render_prefill,
     select_topics,
 )
-from crosstask.data.harvest.refusal import refusal_checker
+from crosstask.data.harvest.refusal_filter import refusal_checker
 from crosstask.data.quality import distinct_n
 from crosstask.document import Document, Label
 from crosstask.errors import CrosstaskError
