@@ -45,14 +45,17 @@ def sets_present(results: dict[str, Any]) -> list[str]:
     return set_order(names)
 
 
-def k_of_n(model: dict[str, Any], task: str, set_name: str) -> str:
-    """``"47/50 (94%)"``, or the bare rate when the count is unknown."""
+def k_of_n(model: dict[str, Any], task: str, set_name: str, interval: bool = False) -> str:
+    """``"47/50 (94%)"`` (with its 95% interval: ``"47/50 (94%, 84–98)"``), or the bare rate when
+    the count is unknown."""
     c = ((model.get("metrics") or {}).get(task) or {}).get(set_name) or {}
-    rate, k, n = c.get("refusal_rate"), c.get("refused"), c.get("count")
+    rate, k, n, ci = c.get("refusal_rate"), c.get("refused"), c.get("count"), c.get("ci")
     if rate is None:
         return "–"
     if k is None or n is None:
         return pct(rate)
+    if interval and ci:
+        return f"{k}/{n} ({pct(rate)}, {100 * ci[0]:.0f}–{100 * ci[1]:.0f})"
     return f"{k}/{n} ({pct(rate)})"
 
 
