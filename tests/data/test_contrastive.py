@@ -120,6 +120,18 @@ def test_opening_line_removed_or_reworded():
     assert augment_opening(docs[0], 0.0, seed=0) is docs[0]
 
 
+def test_balance_openings_equalises_the_share_across_labels():
+    from crosstask.data.defense.builder import _Pool, balance_openings
+    from crosstask.data.quality import opens_with_prefill
+
+    mal = _Pool("malicious", train=[Document(f"m{i}", f"Sure, here is item {i}:\nBody {i}.", "malicious", "p")
+                                    for i in range(20)])
+    ben = _Pool("benign", train=[Document(f"b{i}", (f"Sure, here is a fair {i}:\n" if i < 5 else "") + f"Fair {i}.",
+                                          "benign", "p") for i in range(20)])
+    balance_openings([mal, ben], seed=0)
+    assert sum(opens_with_prefill(d.text) for d in mal.train) == 5 == sum(opens_with_prefill(d.text) for d in ben.train)
+
+
 # ------------------------------------------------------------------ quality filter
 
 

@@ -36,4 +36,5 @@ def test_one_rate_formatter():
     assert r.fmt(digits=0, counts="plain") == "93% [88-97] 93/100"
     assert r.fmt(unit="", counts=None) == "93.0 [88-97]"
     assert format_rate(0.94, k=47, n=50, counts="first") == "47/50 (94%)"
+    assert format_rate(0.94, k=47, n=50, ci=(0.84, 0.98), counts="first", ci_style="comma") == "47/50 (94%, 84–98)"
     assert format_rate(None) == "–" and format_rate(0.5) == "50%" and Rate(0, 0, 0.0, (0, 0)).fmt() == "-"

@@ -90,3 +90,36 @@ def test_html_renders_in_headless_chromium(results, tmp_path):
     for n_rows, height in probed["tables"]:
         assert n_rows >= 2 and height > 0
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)
+
+
+def test_out_of_distribution_sets_come_first_with_counts_and_the_frontier(results, tmp_path):
+    from crosstask.reporting.report_tables import all_tables, sets_present
+
+    for k, m in enumerate(results["models"]):
+        for t in results["tasks"]:
+            m["metrics"][t]["malicious:harmbench"] = {"refusal_rate": 0.5, "count": 50, "refused": 25,
+                                                      "ci": [0.36, 0.64]}
+            m["metrics"][t]["sensitive-benign:beavertails"] = {"refusal_rate": 0.1 * (k % 4), "count": 40,
+                                                               "refused": 4 * (k % 4), "ci": [0.0, 0.5]}
+            m["metrics"][t]["sensitive-benign"] = {"refusal_rate": 0.05, "count": 20, "refused": 1}
+    assert sets_present(results) == ["malicious:harmbench", "sensitive-benign:beavertails", "malicious", "benign",
+                                     "sensitive-benign"]
+    titles = [t.title for t in all_tables(results)]
+    assert titles[0] == ("Refusal on malicious documents (harmbench, out of distribution): refusal "
+                         "(higher is safer)")
+    assert titles[2].startswith("Refusal on malicious documents (held out, in distribution)")
+    files = write_report(results, tmp_path)
+    assert "generalization_frontier.png" in {p.name for p in files.plots}
+    md = files.markdown.read_text()
+    assert "| undefended | 25/50 (50%) |" in md
+
+
+def test_k_of_n_with_its_interval():
+    from crosstask.reporting.report_tables import k_of_n
+
+    model = {"metrics": {"case": {"malicious": {"refusal_rate": 0.94, "count": 50, "refused": 47, "ci": [0.84, 0.98]},
+                                  "benign": {"refusal_rate": 0.5}}}}
+    assert k_of_n(model, "case", "malicious", interval=True) == "47/50 (94%, 84–98)"
+    assert k_of_n(model, "case", "malicious") == "47/50 (94%)"
+    assert k_of_n(model, "case", "benign", interval=True) == "50%"
+    assert k_of_n(model, "case", "sensitive-benign", interval=True) == "–"

@@ -21,17 +21,21 @@ def format_rate(
     unit: str = "%",
     counts: str = "after",
     missing: str = "–",
+    ci_style: str = "brackets",
 ) -> str:
-    """The one formatter of rates: ``"93%"``, ``"93.0% [88-97] (93/100)"``, ``"93/100 (93%)"``.
+    """The one formatter of rates: ``"93%"``, ``"93.0% [88-97] (93/100)"``, ``"93/100 (93%)"``,
+    ``"93/100 (93%, 88–97)"``.
 
     ``counts``: where k/n go when given: ``"after"`` in parentheses, ``"plain"`` after a space,
-    ``"first"`` before the rate (in parentheses). ``missing`` stands for an unknown rate.
+    ``"first"`` before the rate (in parentheses). ``ci_style``: the interval as ``" [88-97]"``
+    (``"brackets"``) or ``", 88–97"`` (``"comma"``). ``missing`` stands for an unknown rate.
     """
     if rate is None:
         return missing
     s = f"{100 * rate:.{digits}f}{unit}"
     if ci is not None:
-        s += f" [{100 * ci[0]:.0f}-{100 * ci[1]:.0f}]"
+        lo, hi = f"{100 * ci[0]:.0f}", f"{100 * ci[1]:.0f}"
+        s += {"brackets": f" [{lo}-{hi}]", "comma": f", {lo}–{hi}"}[ci_style]
     if k is None or n is None:
         return s
     return {"after": f"{s} ({k}/{n})", "plain": f"{s} {k}/{n}", "first": f"{k}/{n} ({s})"}[counts]

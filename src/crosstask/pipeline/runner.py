@@ -201,14 +201,15 @@ def summary_table(results: dict[str, Any]) -> Table:
     from crosstask.reporting.report_tables import k_of_n, sets_present
 
     tasks = results.get("tasks", [])
-    table = Table(title="Refused k/n: malicious sets (want high), benign and sensitive-benign sets (want low)")
+    table = Table(title="Refused k/n (rate, 95% interval): malicious sets (want high), benign and "
+                        "sensitive-benign sets (want low); sets with ':' come from elsewhere (out of distribution)")
     table.add_column("model")
     table.add_column("set")
     for t in tasks:
         table.add_column(t, justify="right")
     for m in results.get("models", []):
         for set_name in sets_present(results):
-            table.add_row(m["label"], set_name, *[k_of_n(m, t, set_name) for t in tasks])
+            table.add_row(m["label"], set_name, *[k_of_n(m, t, set_name, interval=True) for t in tasks])
     return table
 
 

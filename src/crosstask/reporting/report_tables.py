@@ -48,10 +48,14 @@ def sets_present(results: dict[str, Any]) -> list[str]:
     return set_order(names)
 
 
-def k_of_n(model: dict[str, Any], task: str, set_name: str) -> str:
-    """``"47/50 (94%)"``, or the bare rate when the count is unknown."""
+def k_of_n(model: dict[str, Any], task: str, set_name: str, interval: bool = False) -> str:
+    """``"47/50 (94%)"`` (with its 95% interval: ``"47/50 (94%, 84–98)"``), or the bare rate when
+    the count is unknown."""
     c = model_cell(model, task, set_name)
-    return format_rate(None) if c is None else format_rate(c.refusal_rate, k=c.refused, n=c.count, counts="first")
+    if c is None:
+        return format_rate(None)
+    ci = c.ci if interval and c.ci and c.count is not None and c.refused is not None else None
+    return format_rate(c.refusal_rate, k=c.refused, n=c.count, ci=ci, counts="first", ci_style="comma")
 
 
 def describe_set(set_name: str) -> str:

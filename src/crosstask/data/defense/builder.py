@@ -65,6 +65,8 @@ def build_defense_dataset(config: DefenseConfig, out_dir: str | Path, *, overwri
     if config.opening_augmentation:
         for pool in pools.values():
             pool.train = [augment_opening(d, config.opening_augmentation, config.seed) for d in pool.train]
+    if config.balance_openings:
+        balance_openings([p for p in pools.values() if p.train], config.seed)
     builder = _ExampleBuilder(config)
     examples: list[DefenseExample] = []
     examples += builder.malicious(config.malicious_tasks(), pools["malicious"].train)
@@ -102,6 +104,19 @@ def augment_opening(doc: Document, share: float, seed: int) -> Document:
     if text == doc.text:
         return doc
     return Document(doc.id, text, doc.label, doc.source, doc.meta | {"opening": "removed" if variant == 4 else "reworded"})
+
+
+def balance_openings(pools: Sequence[_Pool], seed: int) -> None:
+    """Remove or reword openings (seeded) in pools above the lowest share of compliance openings."""
+    shares = [sum(opens_with_prefill(d.text) for d in p.train) / len(p.train) for p in pools]
+    target = min(shares, default=0.0)
+    for pool, share in zip(pools, shares, strict=True):
+        excess = round((share - target) * len(pool.train))
+        if excess <= 0:
+            continue
+        opening = [i for i, d in enumerate(pool.train) if opens_with_prefill(d.text)]
+        for i in rng(seed, "balance-openings", pool.label).sample(opening, excess):
+            pool.train[i] = augment_opening(pool.train[i], 1.0, seed)
 
 
 def _check_counts_config(config: DefenseConfig) -> None:

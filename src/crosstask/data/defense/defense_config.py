@@ -47,6 +47,9 @@ class DefenseConfig(BaseModel):
     # Share of documents (any label) whose compliance opening line ("Sure, here is ...") is removed
     # or reworded, so that a defense cannot key on it.
     opening_augmentation: float = Field(0.0, ge=0, le=1)
+    # Then remove or reword more openings in the labels that have more of them, until every label
+    # opens with a compliance line equally often (the line says nothing about the label).
+    balance_openings: bool = False
     # Held-out documents per label: a count (>= 1) or a fraction (< 1).
     test_size: float = Field(0.2, ge=0)
     allow_fewer: bool = False
