@@ -14,6 +14,7 @@ import pytest
 from crosstask.io import read_json, read_jsonl_tolerant
 
 SMOKE = Path(__file__).resolve().parents[2] / "configs" / "smoke.yaml"
+TRAIN_STEPS = 200
 CLI = [sys.executable, "-c", "from crosstask.cli.main import main; main()"]
 
 
@@ -23,29 +24,39 @@ def _events_of_last_run(out: Path) -> list[dict]:
     return events[last_start:]
 
 
-def _wait_for_training(proc: subprocess.Popen, log: Path, timeout: float = 300) -> str:
-    """The first train stage's name, once the run has started it (and a second has passed)."""
+def _wait_for_training_checkpoint(proc: subprocess.Popen, out: Path, timeout: float = 300) -> tuple[str, str]:
+    """The first train stage's name and key, once it has written its first checkpoint.
+
+    Killing on that event (not after a fixed delay) lands the kill inside training however
+    fast the machine is: the run trains for many more steps than one checkpoint interval.
+    """
     deadline = time.time() + timeout
+    stage = None
     while time.time() < deadline:
-        for e in read_jsonl_tolerant(log):
-            if e["event"] == "start" and e["stage"].startswith("train/"):
-                time.sleep(1.0)
-                return e["stage"]
+        if stage is None:
+            stage = next((e for e in read_jsonl_tolerant(out / "run.log")
+                          if e["event"] == "start" and e["stage"].startswith("train/")), None)
+        if stage is not None:
+            ckpts = out / "stages" / "train" / f".{stage['key']}.partial" / "checkpoints"
+            if list(ckpts.glob("step-*/state.json")):  # a checkpoint folder is renamed into place whole
+                return stage["stage"], stage["key"]
         if proc.poll() is not None:
-            out, err = proc.communicate()
-            pytest.fail(f"the run ended before training (rc {proc.returncode}): {err[-2000:]}")
-        time.sleep(0.1)
-    pytest.fail("training did not start in time")
+            out_, err = proc.communicate()
+            pytest.fail(f"the run ended before a training checkpoint (rc {proc.returncode}): {err[-2000:]}")
+        time.sleep(0.05)
+    pytest.fail("training did not write a checkpoint in time")
 
 
 @pytest.mark.slow
 def test_smoke_run_killed_during_training_resumes_without_redoing_stages(tmp_path):
     out = tmp_path / "smoke"
-    cmd = [*CLI, "run", str(SMOKE), "--output-dir", str(out)]
+    # Many more steps than the smoke config's 4 (checkpoints every 2): the kill after the first
+    # checkpoint leaves most of training to do, so the rerun has to resume it.
+    cmd = [*CLI, "run", str(SMOKE), "--output-dir", str(out), "--set", f"train.max_steps={TRAIN_STEPS}"]
     env = {**os.environ, "COLUMNS": "120"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        killed_in = _wait_for_training(proc, out / "run.log")
+        killed_in, key = _wait_for_training_checkpoint(proc, out)
     finally:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)  # a crash: no chance to clean up
@@ -60,6 +71,8 @@ def test_smoke_run_killed_during_training_resumes_without_redoing_stages(tmp_pat
     started = {e["stage"]: e for e in events if e["event"] == "start"}
     assert before <= skipped, "finished stages must not run again"
     assert started[killed_in]["resume"] is True
+    trained = read_json(out / "stages" / "train" / key / "_stage.json")["summary"]
+    assert 0 < trained["resumed_from"] < trained["steps"] == TRAIN_STEPS, "training resumed from its checkpoint"
     assert events[-1]["event"] == "run-done"
 
     results = read_json(out / "results.json")
