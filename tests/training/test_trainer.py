@@ -109,3 +109,21 @@ def test_full_finetune_and_merge(mixed_ds, tmp_path, tiny):
     assert not torch.allclose(standalone, base, atol=1e-4)
     with pytest.raises(CrosstaskError, match="not empty"):
         merge_adapter(tmp_path / "lora", tmp_path / "merged")
+
+
+def test_recipe_steps_and_checkpoints_one_at_a_time(mixed_ds, tmp_path):
+    from crosstask.training import TrainRecipe
+
+    cfg = preset("tiny", lora_dropout=0.1, num_epochs=3, batch_size=3)
+    full = train(cfg, mixed_ds, tmp_path / "full", progress=False)
+    recipe = TrainRecipe(cfg, mixed_ds, tmp_path / "steps", progress=False)
+    recipe.setup()
+    records = [recipe.step() for _ in range(3)]
+    assert [r["step"] for r in records] == [1, 2, 3] and recipe.step_count == 3
+    recipe.checkpoint()
+    assert (tmp_path / "steps" / "checkpoints" / "step-000003" / "state.json").exists()
+    res = recipe.train()  # the loop continues from where the steps left off
+    assert res.steps == full.steps and _same(_weights(tmp_path / "full"), _weights(tmp_path / "steps"))
+    losses = [[json.loads(x)["loss"] for x in (tmp_path / d / "metrics.jsonl").read_text().splitlines()]
+              for d in ("full", "steps")]
+    assert [r["loss"] for r in records] == losses[0][:3] and losses[0] == losses[1]

@@ -2,11 +2,12 @@
 
 from crosstask.training.merge import merge_adapter
 from crosstask.training.train_config import PRESETS, TrainConfig, load_config, preset
-from crosstask.training.trainer import TrainingDiverged, TrainResult, train
+from crosstask.training.trainer import TrainingDiverged, TrainRecipe, TrainResult, train
 
 __all__ = [
     "PRESETS",
     "TrainConfig",
+    "TrainRecipe",
     "TrainResult",
     "TrainingDiverged",
     "load_config",

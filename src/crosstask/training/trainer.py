@@ -1,4 +1,7 @@
-"""The training loop: accelerate for devices and distribution, our own batching, loss and checkpoints.
+"""The training recipe: accelerate for devices and distribution, our own batching, loss and checkpoints.
+
+``TrainRecipe`` splits a run torchtune style into ``setup()``, ``step()``, ``checkpoint()`` and
+``train()`` (the loop); ``train()`` below is the one-call form.
 
 The same code runs on one CPU, one GPU, or under ``accelerate launch`` with DDP, FSDP or ZeRO:
 each optimizer step packs its examples into micro-batches, deals them to the processes, and
@@ -130,6 +133,251 @@ def _write_meta(out_dir: Path, config: TrainConfig, data: TrainingData, extra: d
     })
 
 
+class TrainRecipe:
+    """One training run, torchtune style: ``setup()`` builds everything (or finds the run
+    finished), ``step()`` is one optimizer step, ``checkpoint()`` saves the current state and
+    ``train()`` runs the loop (Ctrl-C saves and stops, divergence keeps the last good state)
+    and writes the adapter (or model).
+
+    ``on_step(step, metrics)`` is called on every process after each optimizer step.
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        dataset_dir: str | Path,
+        out_dir: str | Path,
+        *,
+        resume: bool = False,
+        overwrite: bool = False,
+        progress: bool = True,
+        on_step: Callable[[int, dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.config = config
+        self.dataset_dir = dataset_dir
+        self.out_dir = Path(out_dir)
+        self.resume, self.overwrite, self.progress, self.on_step = resume, overwrite, progress, on_step
+        self.finished: TrainResult | None = None  # set by setup() when resuming a finished run
+        self._is_set_up = False
+
+    # ------------------------------------------------------------------ setup
+
+    def setup(self) -> None:
+        """Devices, the folder check, seed, model, data, optimizer and scheduler; restore a checkpoint."""
+        config, out_dir = self.config, self.out_dir
+        self.accelerator = accelerator = _make_accelerator(config)
+        self.resume_from = _check_out_dir(out_dir, config, self.resume, self.overwrite)
+        self._is_set_up = True
+        meta_file = out_dir / META_FILE
+        if self.resume and meta_file.exists() and read_json(meta_file).get("finished"):
+            m = read_json(meta_file)
+            self.finished = TrainResult(out_dir, m["steps"], m["steps"], m.get("final_loss"),
+                                        m.get("train_seconds", 0.0), m.get("tokens_per_second", 0.0),
+                                        m["dataset"]["n_examples"], m["dataset"]["n_dropped"], resumed_from=m["steps"])
+            return
+        # The seed fixes LoRA initialisation (drawn now) and dropout; data order has its own stream.
+        set_seed(config.seed)
+        model, self.tokenizer = prepare_model(config)
+        self.data = tokenize_dataset(self.dataset_dir, self.tokenizer, prompt_format=config.prompt_format,
+                                     cutoff_len=config.cutoff_len, train_on_inputs=config.train_on_inputs,
+                                     on_too_long=config.on_too_long)
+        self.examples = examples = self.data.examples
+        n_tasks = len({e.task for e in examples if e.kind not in ("safety", "general")})
+        self.loss_name = config.loss if config.loss != "auto" else ("mixed" if n_tasks > 1 else "single")
+        self.per_epoch = batching.steps_per_epoch(len(examples), config.batch_size)
+        self.total_steps = config.max_steps or self.per_epoch * config.num_epochs
+        warmup = (config.warmup_steps if config.warmup_steps is not None
+                  else math.ceil(config.warmup_ratio * self.total_steps))
+
+        from transformers import get_scheduler
+
+        params = [p for p in model.parameters() if p.requires_grad]
+        optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
+        self.scheduler = get_scheduler(config.lr_scheduler, optimizer, num_warmup_steps=warmup,
+                                       num_training_steps=self.total_steps)
+        self.model, self.optimizer = accelerator.prepare(model, optimizer)
+        self.unwrapped = accelerator.unwrap_model(self.model)
+        self.num_processes, self.rank = accelerator.num_processes, accelerator.process_index
+        self.is_main = accelerator.is_main_process
+
+        self.start_step, self.first_loss = 0, None
+        if self.resume_from is not None:
+            self._restore(self.resume_from)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.metrics_path = out_dir / "metrics.jsonl"
+        if self.is_main:
+            truncate_metrics(self.metrics_path, self.start_step)
+            _write_meta(out_dir, config, self.data,
+                        {"finished": False, "loss": self.loss_name, "total_steps": self.total_steps})
+        accelerator.wait_for_everyone()
+        self.step_count, self.last_loss, self.tokens_done, self.last_tokens_per_s = self.start_step, None, 0, 0.0
+
+    def _restore(self, path: Path) -> None:
+        if _sharded(self.accelerator):
+            self.accelerator.load_state(str(path))
+            state = read_json(path / "state.json")
+        else:
+            state = load_checkpoint(path, model=self.unwrapped, optimizer=self.optimizer, scheduler=self.scheduler,
+                                    rank=self.rank)
+        if state["num_processes"] != self.num_processes:
+            log.warning("resuming a %d-process run on %d processes: data order is kept, dropout masks differ",
+                        state["num_processes"], self.num_processes)
+        self.start_step, self.first_loss = state["step"], state.get("first_loss")
+
+    # ------------------------------------------------------------------ one step
+
+    def step(self) -> dict[str, Any]:
+        """One optimizer step on the examples the seed assigns to it; its metrics record (also
+        appended to ``metrics.jsonl`` every ``logging_steps`` and at the last step).
+
+        Raises TrainingDiverged (after saving the last good state) when the loss or the gradient
+        norm is not finite or the loss exceeds ``divergence_factor`` × the first step's loss.
+        """
+        config, accelerator, model = self.config, self.accelerator, self.model
+        P, device = self.num_processes, accelerator.device
+        t0 = time.perf_counter()
+        exs = batching.step_examples(self.examples, config.seed, config.batch_size, self.step_count)
+        counts = batching.step_group_counts(exs)
+        names = sorted(counts)
+        gindex = {g: j for j, g in enumerate(names)}
+        weights = token_weights(counts, loss=self.loss_name, task_weighting=config.task_weighting,
+                                task_weights=config.task_weights, kind_weights=config.kind_weights)
+        plan = batching.plan_micro_batches(exs, config.max_tokens_per_micro_batch, config.packing,
+                                           row_len=config.cutoff_len)
+        mine = batching.shard_micro_batches(plan, P, self.rank)
+        sums = torch.zeros(len(names), dtype=torch.float64, device=device)
+        cnts = torch.zeros(len(names), dtype=torch.float64, device=device)
+        for j, micro in enumerate(mine):
+            mb = batching.collate(micro, packing=config.packing, pad_id=self.tokenizer.pad_token_id,
+                                  group_index=gindex, weights=weights)
+            tensors = {k: (v.to(device) if v is not None else None) for k, v in mb.tensors.items()}
+            sync = contextlib.nullcontext() if j == len(mine) - 1 else accelerator.no_sync(model)
+            with sync, accelerator.autocast():
+                nll = forward_token_nll(model, tensors)
+                # Weights sum to 1 over the whole step; DDP averages gradients over processes.
+                loss = (nll * tensors["weights"]).sum() * P
+                accelerator.backward(loss)
+            s, c = group_sums(nll, tensors["groups"], len(names))
+            sums += s
+            cnts += c
+        sums, cnts = accelerator.reduce(torch.stack([sums, cnts]), reduction="sum")
+        comps = components(names, sums, cnts, weights)
+        step_loss = comps["loss"]
+        if self.first_loss is None:
+            self.first_loss = step_loss
+        grad_norm = self._check_divergence(step_loss)
+        lr = self.scheduler.get_last_lr()[0]
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.step_count += 1
+        self.last_loss = step_loss
+        dt = time.perf_counter() - t0
+        n_tok = sum(len(e) for e in exs)
+        self.tokens_done += n_tok
+        self.last_tokens_per_s = n_tok / dt
+        step = self.step_count
+        record = {"step": step, "epoch": round(step / self.per_epoch, 4), **{k: round(v, 6) for k, v in comps.items()},
+                  "learning_rate": lr, "grad_norm": grad_norm, "tokens": n_tok, "tokens_per_s": round(n_tok / dt, 1),
+                  "seconds": round(dt, 3)}
+        if self.is_main and (step % config.logging_steps == 0 or step == self.total_steps):
+            log_metrics(self.metrics_path, record)
+        return record
+
+    def _check_divergence(self, step_loss: float) -> float | None:
+        """Clip the gradients and return their norm; on divergence save the last good state and raise."""
+        config, step = self.config, self.step_count
+        bad = not math.isfinite(step_loss) or step_loss > config.divergence_factor * max(self.first_loss, 1e-6)
+        grad_norm = None
+        if not bad and config.max_grad_norm > 0:
+            grad_norm = float(self.accelerator.clip_grad_norm_(self.model.parameters(), config.max_grad_norm))
+            bad = not math.isfinite(grad_norm)
+        if bad:
+            self.optimizer.zero_grad(set_to_none=True)
+            if not any(s == step for s, _ in list_checkpoints(self.out_dir)):
+                self.checkpoint()  # the weights are still those after step `step`: the last good state
+            why = f"loss {step_loss:.4g}" if grad_norm is None else f"gradient norm {grad_norm}"
+            raise TrainingDiverged(
+                f"training diverged at step {step + 1} ({why}, first step {self.first_loss:.4g}); the last good "
+                f"state is checkpoint step {step} in {self.out_dir / 'checkpoints'}; lower learning_rate"
+            )
+        return grad_norm
+
+    # ------------------------------------------------------------------ checkpoint
+
+    def checkpoint(self) -> None:
+        """Save the state after the current step (all processes call)."""
+        step, accelerator = self.step_count, self.accelerator
+        extra = {"first_loss": self.first_loss}
+        if _sharded(accelerator):
+            path = self.out_dir / "checkpoints" / f"step-{step:06d}"
+            accelerator.save_state(str(path))
+            if self.is_main:
+                write_json(path / "state.json", {"step": step, "num_processes": self.num_processes, **extra})
+            accelerator.wait_for_everyone()
+            return
+        save_checkpoint(self.out_dir, step, model=self.unwrapped, optimizer=self.optimizer, scheduler=self.scheduler,
+                        extra=extra, rank=self.rank, num_processes=self.num_processes, is_main=self.is_main,
+                        wait=accelerator.wait_for_everyone, keep=self.config.save_total_limit)
+
+    # ------------------------------------------------------------------ the loop
+
+    def train(self) -> TrainResult:
+        """Run (or resume) training to the last step and write the adapter (or model) and logs.
+
+        Ctrl-C saves a checkpoint at the end of the current step and raises KeyboardInterrupt.
+        """
+        if not self._is_set_up:
+            self.setup()
+        if self.finished is not None:
+            return self.finished
+        config, accelerator = self.config, self.accelerator
+        trainable, total = count_parameters(self.unwrapped)
+        log.info("training %s (%s, %d of %d parameters trainable) on %d examples, %d steps, loss %s",
+                 config.base_model, config.method, trainable, total, len(self.examples), self.total_steps,
+                 self.loss_name)
+        t_start = time.perf_counter()
+        interrupted = False
+        with _StopFlag() as stop, make_progress(self.progress and self.is_main) as bar:
+            task_id = bar.add_task("train", total=self.total_steps, completed=self.start_step, loss="-", tps="-")
+            while self.step_count < self.total_steps:
+                record = self.step()
+                step = self.step_count
+                bar.update(task_id, completed=step, loss=f"{self.last_loss:.4f}", tps=f"{self.last_tokens_per_s:,.0f}")
+                if self.on_step is not None:
+                    self.on_step(step, record)
+                flag = accelerator.reduce(torch.tensor([float(stop.requested)], device=accelerator.device),
+                                          reduction="sum")
+                interrupted = bool(flag.item() > 0)
+                if step % config.save_steps == 0 or interrupted:
+                    self.checkpoint()
+                if interrupted:
+                    break
+        seconds = time.perf_counter() - t_start
+        tps = self.tokens_done / seconds if seconds > 0 else 0.0
+        if interrupted:
+            if self.is_main:
+                plot_losses(self.metrics_path, self.out_dir / "loss.png")
+            raise KeyboardInterrupt(f"training interrupted at step {self.step_count}; checkpoint saved, "
+                                    "rerun with --resume")
+        return self._finish(seconds, tps)
+
+    def _finish(self, seconds: float, tps: float) -> TrainResult:
+        accelerator, out_dir = self.accelerator, self.out_dir
+        _save_final(accelerator, self.model, self.unwrapped, self.tokenizer, out_dir)
+        if self.is_main:
+            _write_meta(out_dir, self.config, self.data,
+                        {"finished": True, "loss": self.loss_name, "steps": self.step_count,
+                         "total_steps": self.total_steps, "final_loss": self.last_loss,
+                         "train_seconds": round(seconds, 2), "tokens_per_second": round(tps, 1)})
+            plot_losses(self.metrics_path, out_dir / "loss.png")
+        accelerator.wait_for_everyone()
+        return TrainResult(out_dir, self.step_count, self.total_steps, self.last_loss, seconds, tps,
+                           len(self.examples), len(self.data.dropped),
+                           resumed_from=self.start_step if self.resume_from is not None else None,
+                           is_main_process=self.is_main)
+
+
 def train(
     config: TrainConfig,
     dataset_dir: str | Path,
@@ -145,159 +393,8 @@ def train(
     ``on_step(step, metrics)`` is called on every process after each optimizer step.
     Ctrl-C saves a checkpoint at the end of the current step and raises KeyboardInterrupt.
     """
-    out_dir = Path(out_dir)
-    accelerator = _make_accelerator(config)
-    resume_from = _check_out_dir(out_dir, config, resume, overwrite)
-    meta_file = out_dir / META_FILE
-    if resume and meta_file.exists() and read_json(meta_file).get("finished"):
-        m = read_json(meta_file)
-        return TrainResult(out_dir, m["steps"], m["steps"], m.get("final_loss"), m.get("train_seconds", 0.0),
-                           m.get("tokens_per_second", 0.0), m["dataset"]["n_examples"], m["dataset"]["n_dropped"],
-                           resumed_from=m["steps"])
-    # The seed fixes LoRA initialisation (drawn now) and dropout; data order has its own stream.
-    set_seed(config.seed)
-    model, tokenizer = prepare_model(config)
-    data = tokenize_dataset(dataset_dir, tokenizer, prompt_format=config.prompt_format, cutoff_len=config.cutoff_len,
-                            train_on_inputs=config.train_on_inputs, on_too_long=config.on_too_long)
-    examples = data.examples
-    n_tasks = len({e.task for e in examples if e.kind not in ("safety", "general")})
-    loss_name = config.loss if config.loss != "auto" else ("mixed" if n_tasks > 1 else "single")
-    per_epoch = batching.steps_per_epoch(len(examples), config.batch_size)
-    total_steps = config.max_steps or per_epoch * config.num_epochs
-    warmup = config.warmup_steps if config.warmup_steps is not None else math.ceil(config.warmup_ratio * total_steps)
-
-    from transformers import get_scheduler
-
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay)
-    scheduler = get_scheduler(config.lr_scheduler, optimizer, num_warmup_steps=warmup,
-                              num_training_steps=total_steps)
-    model, optimizer = accelerator.prepare(model, optimizer)
-    unwrapped = accelerator.unwrap_model(model)
-    P, rank, is_main = accelerator.num_processes, accelerator.process_index, accelerator.is_main_process
-
-    start_step, first_loss = 0, None
-    if resume_from is not None:
-        if _sharded(accelerator):
-            accelerator.load_state(str(resume_from))
-            state = read_json(resume_from / "state.json")
-        else:
-            state = load_checkpoint(resume_from, model=unwrapped, optimizer=optimizer, scheduler=scheduler, rank=rank)
-        if state["num_processes"] != P:
-            log.warning("resuming a %d-process run on %d processes: data order is kept, dropout masks differ",
-                        state["num_processes"], P)
-        start_step, first_loss = state["step"], state.get("first_loss")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    metrics_path = out_dir / "metrics.jsonl"
-    if is_main:
-        truncate_metrics(metrics_path, start_step)
-        _write_meta(out_dir, config, data, {"finished": False, "loss": loss_name, "total_steps": total_steps})
-    accelerator.wait_for_everyone()
-
-    def save(step: int) -> None:
-        extra = {"first_loss": first_loss}
-        if _sharded(accelerator):
-            path = out_dir / "checkpoints" / f"step-{step:06d}"
-            accelerator.save_state(str(path))
-            if is_main:
-                write_json(path / "state.json", {"step": step, "num_processes": P, **extra})
-            accelerator.wait_for_everyone()
-            return
-        save_checkpoint(out_dir, step, model=unwrapped, optimizer=optimizer, scheduler=scheduler, extra=extra,
-                        rank=rank, num_processes=P, is_main=is_main, wait=accelerator.wait_for_everyone,
-                        keep=config.save_total_limit)
-
-    trainable, total = count_parameters(unwrapped)
-    log.info("training %s (%s, %d of %d parameters trainable) on %d examples, %d steps, loss %s",
-             config.base_model, config.method, trainable, total, len(examples), total_steps, loss_name)
-    device = accelerator.device
-    step, last_loss, tokens_done, t_start = start_step, None, 0, time.perf_counter()
-    interrupted = False
-    with _StopFlag() as stop, make_progress(progress and is_main) as bar:
-        task_id = bar.add_task("train", total=total_steps, completed=start_step, loss="-", tps="-")
-        while step < total_steps:
-            t0 = time.perf_counter()
-            exs = batching.step_examples(examples, config.seed, config.batch_size, step)
-            counts = batching.step_group_counts(exs)
-            names = sorted(counts)
-            gindex = {g: j for j, g in enumerate(names)}
-            weights = token_weights(counts, loss=loss_name, task_weighting=config.task_weighting,
-                                    task_weights=config.task_weights, kind_weights=config.kind_weights)
-            plan = batching.plan_micro_batches(exs, config.max_tokens_per_micro_batch, config.packing,
-                                               row_len=config.cutoff_len)
-            mine = batching.shard_micro_batches(plan, P, rank)
-            sums = torch.zeros(len(names), dtype=torch.float64, device=device)
-            cnts = torch.zeros(len(names), dtype=torch.float64, device=device)
-            for j, micro in enumerate(mine):
-                mb = batching.collate(micro, packing=config.packing, pad_id=tokenizer.pad_token_id,
-                                      group_index=gindex, weights=weights)
-                tensors = {k: (v.to(device) if v is not None else None) for k, v in mb.tensors.items()}
-                sync = contextlib.nullcontext() if j == len(mine) - 1 else accelerator.no_sync(model)
-                with sync, accelerator.autocast():
-                    nll = forward_token_nll(model, tensors)
-                    # Weights sum to 1 over the whole step; DDP averages gradients over processes.
-                    loss = (nll * tensors["weights"]).sum() * P
-                    accelerator.backward(loss)
-                s, c = group_sums(nll, tensors["groups"], len(names))
-                sums += s
-                cnts += c
-            sums, cnts = accelerator.reduce(torch.stack([sums, cnts]), reduction="sum")
-            comps = components(names, sums, cnts, weights)
-            step_loss = comps["loss"]
-            if first_loss is None:
-                first_loss = step_loss
-            bad = not math.isfinite(step_loss) or step_loss > config.divergence_factor * max(first_loss, 1e-6)
-            grad_norm = None
-            if not bad and config.max_grad_norm > 0:
-                grad_norm = float(accelerator.clip_grad_norm_(model.parameters(), config.max_grad_norm))
-                bad = not math.isfinite(grad_norm)
-            if bad:
-                optimizer.zero_grad(set_to_none=True)
-                if not any(s == step for s, _ in list_checkpoints(out_dir)):
-                    save(step)  # the weights are still those after step `step`: the last good state
-                why = f"loss {step_loss:.4g}" if grad_norm is None else f"gradient norm {grad_norm}"
-                raise TrainingDiverged(
-                    f"training diverged at step {step + 1} ({why}, first step {first_loss:.4g}); the last good "
-                    f"state is checkpoint step {step} in {out_dir / 'checkpoints'}; lower learning_rate"
-                )
-            lr = scheduler.get_last_lr()[0]
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            last_loss = step_loss
-            dt = time.perf_counter() - t0
-            n_tok = sum(len(e) for e in exs)
-            tokens_done += n_tok
-            record = {"step": step, "epoch": round(step / per_epoch, 4), **{k: round(v, 6) for k, v in comps.items()},
-                      "learning_rate": lr, "grad_norm": grad_norm, "tokens": n_tok,
-                      "tokens_per_s": round(n_tok / dt, 1), "seconds": round(dt, 3)}
-            if is_main and (step % config.logging_steps == 0 or step == total_steps):
-                log_metrics(metrics_path, record)
-            bar.update(task_id, completed=step, loss=f"{step_loss:.4f}", tps=f"{n_tok / dt:,.0f}")
-            if on_step is not None:
-                on_step(step, record)
-            flag = accelerator.reduce(torch.tensor([float(stop.requested)], device=device), reduction="sum")
-            interrupted = bool(flag.item() > 0)
-            if step % config.save_steps == 0 or interrupted:
-                save(step)
-            if interrupted:
-                break
-    seconds = time.perf_counter() - t_start
-    tps = tokens_done / seconds if seconds > 0 else 0.0
-    if interrupted:
-        if is_main:
-            plot_losses(metrics_path, out_dir / "loss.png")
-        raise KeyboardInterrupt(f"training interrupted at step {step}; checkpoint saved, rerun with --resume")
-    _save_final(accelerator, model, unwrapped, tokenizer, out_dir)
-    if is_main:
-        _write_meta(out_dir, config, data, {"finished": True, "loss": loss_name, "steps": step,
-                                            "total_steps": total_steps, "final_loss": last_loss,
-                                            "train_seconds": round(seconds, 2), "tokens_per_second": round(tps, 1)})
-        plot_losses(metrics_path, out_dir / "loss.png")
-    accelerator.wait_for_everyone()
-    return TrainResult(out_dir, step, total_steps, last_loss, seconds, tps, len(examples), len(data.dropped),
-                       resumed_from=start_step if resume_from is not None else None, is_main_process=is_main)
+    return TrainRecipe(config, dataset_dir, out_dir, resume=resume, overwrite=overwrite, progress=progress,
+                       on_step=on_step).train()
 
 
 def _save_final(accelerator: Any, model: Any, unwrapped: Any, tokenizer: Any, out_dir: Path) -> None:
