@@ -12,7 +12,6 @@ from placeholders import placeholder_docs
 from crosstask.data.defense import build_defense_dataset, parse_defense_config
 from crosstask.data.defense.builder import augment_opening
 from crosstask.data.harvest import HarvestRequest, HarvestSettings, harvest_documents
-from crosstask.data.harvest.cache import ProvenanceCache
 from crosstask.data.harvest.prompts import (
     COUNTERPART_FRAMINGS,
     TOPIC_PREFILLS,
@@ -32,6 +31,7 @@ from crosstask.data.quality import (
 from crosstask.data.sources import load_source
 from crosstask.document import Document, set_label, set_order
 from crosstask.errors import CrosstaskError, InputError
+from crosstask.generation import GenerationCache
 from crosstask.io import write_jsonl
 
 TINY = {"model": "tiny-random", "max_new_tokens": 24, "temperature": 1.0, "seed": 3, "min_words": 1,
@@ -51,7 +51,7 @@ def fake_generator(monkeypatch, tmp_path):
     def fake(missing, settings, cache, description):
         for key, req in missing:
             words = " ".join(f"word{i}{len(req.doc_id)}" for i in range(12))
-            cache.put({"key": key, "generation": f" Placeholder text for {req.doc_id}: {words}. The end."})
+            cache.put({"key": key, "output": f" Placeholder text for {req.doc_id}: {words}. The end."})
 
     monkeypatch.setattr(harvester, "_generate_missing", fake)
 
@@ -135,13 +135,13 @@ def test_balance_openings_equalises_the_share_across_labels():
 # ------------------------------------------------------------------ quality filter
 
 
-def _cached(tmp_path: Path, outputs: list[str]) -> tuple[list[HarvestRequest], ProvenanceCache, HarvestSettings]:
-    cache = ProvenanceCache(tmp_path / "gen.jsonl")
+def _cached(tmp_path: Path, outputs: list[str]) -> tuple[list[HarvestRequest], GenerationCache, HarvestSettings]:
+    cache = GenerationCache(tmp_path / "gen.jsonl")
     settings = HarvestSettings(model="tiny-random", min_words=3, progress=False)
     reqs = [HarvestRequest(doc_id=f"d{i}", label="malicious", source="p", messages=(("user", f"goal {i}"),))
             for i in range(len(outputs))]
     for r, out in zip(reqs, outputs, strict=True):
-        cache.put({"key": r.cache_key(settings), "generation": out})
+        cache.put({"key": r.cache_key(settings), "output": out})
     return reqs, cache, settings
 
 

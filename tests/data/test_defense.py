@@ -203,15 +203,15 @@ def test_safety_extras(sources, tmp_path):
 
 def test_self_distilled_references_are_cached(tmp_path):
     from crosstask.data.defense.references import SelfDistiller
-    from crosstask.data.harvest.cache import ProvenanceCache
+    from crosstask.generation import GenerationCache
 
     d = SelfDistiller(model="tiny-random", dtype="float32", max_new_tokens=4, progress=False)
     prompts = [[{"role": "user", "content": f"Placeholder article {i}. Summarize it."}] for i in range(2)]
     first = d.answers(prompts)
-    n_cached = len(ProvenanceCache.named("references"))
+    n_cached = len(GenerationCache.named("references"))
     assert d.answers(prompts) == first
-    assert len(ProvenanceCache.named("references")) == n_cached
-    assert all(d.key(p) in ProvenanceCache.named("references") for p in prompts)
+    assert len(GenerationCache.named("references")) == n_cached
+    assert all(d.key(p) in GenerationCache.named("references") for p in prompts)
 
 
 def test_model_written_refusals_fall_back_to_templates(sources, tmp_path):

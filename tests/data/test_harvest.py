@@ -10,7 +10,6 @@ from crosstask.data.harvest import (
     harvest_documents,
     harvest_malicious_documents,
 )
-from crosstask.data.harvest.cache import ProvenanceCache
 from crosstask.data.harvest.clean import (
     clean_generated,
     cut_dangling_sentence,
@@ -20,6 +19,7 @@ from crosstask.data.harvest.clean import (
 from crosstask.data.harvest.prompts import goal_target, load_topics, render_prefill
 from crosstask.document import Document
 from crosstask.errors import CrosstaskError
+from crosstask.generation import GenerationCache
 
 TINY = HarvestSettings(model="tiny-random", max_new_tokens=6, batch_size=2, temperature=1.0, seed=3, min_words=1,
                        progress=False, dtype="float32")
@@ -62,18 +62,18 @@ def test_prefill_is_generic_and_goal_derived():
 
 
 def test_harvest_caches_with_provenance_and_resumes(tmp_path):
-    cache = ProvenanceCache(tmp_path / "gen.jsonl")
+    cache = GenerationCache(tmp_path / "gen.jsonl")
     first = harvest_malicious_documents(goals(2), TINY, cache=cache)
     assert first.generated == 2 and first.cached == 0
     # Resume: two goals already cached, two new ones generated.
-    second = harvest_malicious_documents(goals(4), TINY, cache=ProvenanceCache(tmp_path / "gen.jsonl"))
+    second = harvest_malicious_documents(goals(4), TINY, cache=GenerationCache(tmp_path / "gen.jsonl"))
     assert (second.generated, second.cached) == (2, 2)
     # A third run generates nothing and returns the same documents.
-    third = harvest_malicious_documents(goals(4), TINY, cache=ProvenanceCache(tmp_path / "gen.jsonl"))
+    third = harvest_malicious_documents(goals(4), TINY, cache=GenerationCache(tmp_path / "gen.jsonl"))
     assert third.generated == 0 and third.cached == 4
     assert len(third.documents) == 4  # byte noise without a sentence end is kept, not cut back to the prefill
     assert [d.to_dict() for d in third.documents] == [d.to_dict() for d in second.documents]
-    records = ProvenanceCache(tmp_path / "gen.jsonl")
+    records = GenerationCache(tmp_path / "gen.jsonl")
     assert len(records) == 4
     for doc in third.documents:
         assert doc.label == "malicious" and doc.source == "harvest:placeholder"
@@ -85,21 +85,21 @@ def test_harvest_caches_with_provenance_and_resumes(tmp_path):
 
 
 def test_changed_settings_regenerate(tmp_path):
-    cache = ProvenanceCache(tmp_path / "gen.jsonl")
+    cache = GenerationCache(tmp_path / "gen.jsonl")
     harvest_malicious_documents(goals(1), TINY, cache=cache)
     other = HarvestSettings(**{**TINY.__dict__, "seed": 4})
     assert harvest_malicious_documents(goals(1), other, cache=cache).generated == 1
 
 
-def _cached(tmp_path, outputs: list[str]) -> tuple[list[HarvestRequest], ProvenanceCache]:
+def _cached(tmp_path, outputs: list[str]) -> tuple[list[HarvestRequest], GenerationCache]:
     """Requests whose generations are already in the cache, so no model runs."""
-    cache = ProvenanceCache(tmp_path / "gen.jsonl")
+    cache = GenerationCache(tmp_path / "gen.jsonl")
     reqs = [HarvestRequest(doc_id=f"d{i}", label="malicious", source="placeholder",
                            messages=(("user", f"placeholder goal {i}"),), prefill="Sure, here is")
             for i in range(len(outputs))]
     settings = HarvestSettings(model="tiny-random", min_words=3, progress=False)
     for r, out in zip(reqs, outputs, strict=True):
-        cache.put({"key": r.cache_key(settings), "generation": out})
+        cache.put({"key": r.cache_key(settings), "output": out})
     return reqs, cache
 
 
@@ -147,9 +147,41 @@ def test_topic_lists(name):
 
 
 def test_only_cached_never_generates(tmp_path):
-    cache = ProvenanceCache(tmp_path / "gen.jsonl")
+    cache = GenerationCache(tmp_path / "gen.jsonl")
     harvest_malicious_documents(goals(1), TINY, cache=cache)
     only = HarvestSettings(**{**TINY.__dict__, "only_cached": True})
     res = harvest_malicious_documents(goals(3), only, cache=cache)
     assert (res.generated, res.cached, res.not_cached) == (0, 1, 2)
-    assert len(ProvenanceCache(tmp_path / "gen.jsonl")) == 1
+    assert len(GenerationCache(tmp_path / "gen.jsonl")) == 1
+
+
+def test_harvest_is_one_engine_call_with_provenance(tmp_path, monkeypatch):
+    """All missing generations go to the engine at once (it groups prefixes and batches them), into its cache."""
+    from crosstask.data.harvest import harvester
+
+    calls = []
+    real = harvester.generate
+
+    def spy(model, tokenizer, prompts, settings, **kw):
+        calls.append((len(prompts), kw))
+        return real(model, tokenizer, prompts, settings, **kw)
+
+    monkeypatch.setattr(harvester, "generate", spy)
+    cache = GenerationCache(tmp_path / "gen.jsonl")
+    res = harvest_malicious_documents(goals(5), TINY, cache=cache)  # batch_size 2: three batches, one call
+    assert res.generated == 5 and len(calls) == 1 and calls[0][0] == 5
+    assert calls[0][1]["cache"] is cache and calls[0][1]["cache_key"] == TINY.weights()
+    rec = GenerationCache(tmp_path / "gen.jsonl").get(res.documents[0].meta["harvest_key"])
+    assert rec["doc_id"] == res.documents[0].id and rec["settings"]["seed"] == 3
+
+
+def test_data_stage_cache_keys_include_the_engine_version(monkeypatch):
+    from crosstask.data.defense.references import SelfDistiller
+    from crosstask.generation import engine
+
+    req = HarvestRequest(doc_id="d", label="malicious", source="p", messages=(("user", "goal"),), prefill="Sure")
+    distiller = SelfDistiller(model="tiny-random")
+    before = (req.cache_key(TINY), distiller.key([{"role": "user", "content": "x"}]))
+    monkeypatch.setattr(engine, "ENGINE_VERSION", engine.ENGINE_VERSION + 1)
+    after = (req.cache_key(TINY), distiller.key([{"role": "user", "content": "x"}]))
+    assert before[0] != after[0] and before[1] != after[1]

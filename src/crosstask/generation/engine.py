@@ -20,7 +20,7 @@ How it is fast (transformers backend, :mod:`crosstask.generation.decode`):
 - Greedy outputs equal one-prompt-at-a-time ``model.generate(do_sample=False)`` token for
   token (tests/generation); batch size and grouping do not change them.
 
-Around it: a resumable :class:`GenerationCache` (appended after every batch), data-parallel
+Around it: the one resumable :class:`GenerationCache` (appended after every batch), data-parallel
 runs under ``accelerate launch`` (prompts split by rank, gathered, rank 0 writes the cache),
 an optional bf16 compute copy (``settings.dtype``), and an optional vLLM backend.
 """
@@ -38,16 +38,14 @@ import torch
 
 from crosstask.errors import CrosstaskError
 from crosstask.generation import distributed
-from crosstask.generation.cache import GenerationCache
+from crosstask.generation.cache import ENGINE_VERSION, GenerationCache, generation_key
 from crosstask.generation.decode import StopRule, TokenPicker, decode_groups
 from crosstask.generation.prefix import PromptGroup, group_by_prefix
 from crosstask.generation.settings import GenerationSettings
 from crosstask.io import stable_hash
 
-__all__ = ["GenerationCache", "GenerationSettings", "generate"]
+__all__ = ["ENGINE_VERSION", "GenerationCache", "GenerationSettings", "cache_keys", "generate"]
 
-# Bump when a change to the engine changes outputs, so cached generations are not reused.
-ENGINE_VERSION = 2
 DEFAULT_STOP_WINDOW = 32
 BACKENDS = ("hf", "vllm")
 
@@ -70,6 +68,9 @@ def generate(
     backend: str = "hf",
     prefix_reuse: bool = True,
     lora_path: str | None = None,
+    prompt_ids: Sequence[Any] | None = None,
+    records: Sequence[dict[str, Any]] | None = None,
+    description: str = "generating",
 ) -> list[str]:
     """Generate a continuation for each prompt; returns the new text of each, in input order.
 
@@ -78,6 +79,10 @@ def generate(
     verdict is final); then ``stop_window`` caps its new tokens and ``stop_key`` names the rule
     in the cache key. ``cache`` + ``cache_key`` (identity of the weights, e.g. model and
     adapter) make an interrupted run resume without regenerating finished outputs.
+    ``prompt_ids`` name the prompts in the cache key instead of their text (e.g. chat messages
+    and prefill, with the prompt format in ``cache_key``), so a caller can look outputs up
+    without a tokenizer (see :func:`cache_keys`); ``records`` add provenance fields to each
+    prompt's cache record. ``description`` labels the progress bar.
     """
     if backend not in BACKENDS:
         raise CrosstaskError(f"unknown generation backend {backend!r}; use one of {', '.join(BACKENDS)}")
@@ -85,17 +90,18 @@ def generate(
         raise CrosstaskError("a generation cache needs cache_key (the identity of the weights: model, adapter)")
     if cache is not None and stop_when is not None and not stop_key:
         raise CrosstaskError("a stop rule with a cache needs stop_key (its name and version), as it changes outputs")
+    if prompt_ids is not None and len(prompt_ids) != len(prompts):
+        raise CrosstaskError(f"{len(prompt_ids)} prompt_ids for {len(prompts)} prompts")
+    if records is not None and len(records) != len(prompts):
+        raise CrosstaskError(f"{len(records)} cache records for {len(prompts)} prompts")
     stop_window = stop_window if stop_when is not None else None
 
     keys: list[str] | None = None
     results: list[str | None] = [None] * len(prompts)
     if cache is not None:
-        identity = {
-            "weights": cache_key, "settings": settings.key(), "stop": [stop_key, stop_window] if stop_when else None,
-            "backend": backend, "engine": ENGINE_VERSION,
-        }
-        keys = [GenerationCache.make_key(p, identity) for p in prompts]
-        results = [cache.get(k) for k in keys]
+        keys = cache_keys(prompt_ids if prompt_ids is not None else prompts, settings, cache_key,
+                          stop=[stop_key, stop_window] if stop_when else None, backend=backend)
+        results = [cache.output(k) for k in keys]
     todo = [i for i, r in enumerate(results) if r is None]
 
     state = distributed.process_state()
@@ -104,14 +110,14 @@ def generate(
     writer = cache if (cache is None or rank == 0) else GenerationCache(_shard_path(cache.path, rank))
     finished: list[tuple[int, str]] = []
 
-    with _progress(progress and rank == 0, len(prompts), len(prompts) - len(todo)) as advance:
+    with _progress(progress and rank == 0, len(prompts), len(prompts) - len(todo), description) as advance:
 
         def done(indices: list[int], texts: list[str]) -> None:
             start = len(finished)
             for i, t in zip(indices, texts, strict=True):
                 finished.append((i, t))
                 if writer is not None and keys is not None:
-                    writer.put(keys[i], t)
+                    writer.put(_record(keys[i], t, records, i))
             advance(len(indices) * (state.num_processes if state is not None else 1))
             if on_batch is not None:
                 on_batch(start, texts)
@@ -131,12 +137,33 @@ def generate(
 
     gathered = distributed.gather_pairs(state, finished)
     if state is not None and cache is not None and keys is not None and rank == 0:
-        cache.put_many({keys[i]: t for i, t in gathered if keys[i] not in cache})
+        cache.put_many([_record(keys[i], t, records, i) for i, t in gathered if keys[i] not in cache])
         for r in range(1, state.num_processes):
             _shard_path(cache.path, r).unlink(missing_ok=True)
     for i, t in gathered:
         results[i] = t
     return [r if r is not None else "" for r in results]
+
+
+def cache_keys(
+    prompts: Sequence[Any],
+    settings: GenerationSettings,
+    cache_key: dict[str, Any] | None,
+    *,
+    stop: list[Any] | None = None,
+    backend: str = "hf",
+) -> list[str]:
+    """The cache keys :func:`generate` uses for these prompts (or prompt ids), without running anything.
+
+    ``stop`` is ``[stop_key, stop_window]`` when a stop rule is used.
+    """
+    identity = {"weights": cache_key, "settings": settings.key(), "stop": stop, "backend": backend,
+                "engine": ENGINE_VERSION}
+    return [generation_key(p, identity) for p in prompts]
+
+
+def _record(key: str, output: str, records: Sequence[dict[str, Any]] | None, i: int) -> dict[str, Any]:
+    return {"key": key, "output": output, **(records[i] if records is not None else {})}
 
 
 def _shard_path(path: Path, rank: int) -> Path:
@@ -145,14 +172,14 @@ def _shard_path(path: Path, rank: int) -> Path:
 
 
 @contextlib.contextmanager
-def _progress(enabled: bool, total: int, completed: int) -> Iterator[Callable[[int], None]]:
+def _progress(enabled: bool, total: int, completed: int, description: str) -> Iterator[Callable[[int], None]]:
     if not enabled:
         yield lambda n: None
         return
     from crosstask.progress import progress_bar
 
     with progress_bar(enabled=True) as bar:
-        task = bar.add_task("generating", total=total, completed=completed)
+        task = bar.add_task(description, total=total, completed=completed)
         yield lambda n: bar.advance(task, n)
 
 

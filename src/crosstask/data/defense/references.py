@@ -2,22 +2,21 @@
 
 Deterministic where the task defines one (``task.prepare(doc).reference``: case -> original
 text, cloze -> real next sentence, a given label or reference); otherwise self-distilled: the
-base model's own greedy answer, cached under ``cache_subdir("references")`` keyed by
-model + prompt + settings, so a rebuild is instant and identical.
+base model's own greedy answer through the generation engine, in its one cache
+(``<cache>/references/outputs.jsonl``, keyed by model, prompt, settings and engine version),
+so a rebuild is instant and identical.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from crosstask.data.harvest.cache import ProvenanceCache
 from crosstask.data.harvest.clean import clean_generated
 from crosstask.data.harvest.models import shared_model
-from crosstask.generation import GenerationSettings, generate
-from crosstask.io import stable_hash
+from crosstask.generation import GenerationCache, GenerationSettings, cache_keys, generate
 from crosstask.models import build_prompt, resolve_dtype_name
-from crosstask.progress import progress_bar
 
 Messages = list[dict[str, str]]
 
@@ -34,25 +33,23 @@ class SelfDistiller:
     def settings(self) -> GenerationSettings:
         return GenerationSettings(max_new_tokens=self.max_new_tokens, do_sample=False, batch_size=self.batch_size)
 
+    def weights(self) -> dict[str, Any]:
+        return {"model": self.model, "dtype": resolve_dtype_name(self.dtype), "prompt_format": self.prompt_format}
+
     def key(self, messages: Messages) -> str:
-        return stable_hash({"model": self.model, "dtype": resolve_dtype_name(self.dtype), "fmt": self.prompt_format,
-                            "messages": messages, "max_new_tokens": self.max_new_tokens, "decoding": "greedy"})
+        """The engine's cache key of one prompt (computed without loading the model)."""
+        return cache_keys([{"messages": messages}], self.settings(), self.weights())[0]
 
     def answers(self, prompts: Sequence[Messages]) -> list[str]:
         """The model's cleaned answer to each prompt ("" when it produced nothing usable)."""
-        cache = ProvenanceCache.named("references")
+        cache = GenerationCache.named("references")
         keys = [self.key(m) for m in prompts]
-        missing = {k: m for k, m in zip(keys, prompts, strict=True) if k not in cache}
+        missing = list({k: m for k, m in zip(keys, prompts, strict=True) if k not in cache}.values())
         if missing:
             lm = shared_model(self.model, self.dtype)
-            items = sorted(missing.items(), key=lambda kv: -len(str(kv[1])))
-            with progress_bar(enabled=self.progress) as progress:
-                bar = progress.add_task("self-distilling references", total=len(items))
-                for start in range(0, len(items), self.batch_size):
-                    chunk = items[start : start + self.batch_size]
-                    texts = [build_prompt(lm.tokenizer, m, self.prompt_format) for _, m in chunk]
-                    outs = generate(lm.model, lm.tokenizer, texts, self.settings())
-                    for (k, m), out in zip(chunk, outs, strict=True):
-                        cache.put({"key": k, "generation": out, "model": self.model, "messages": m})
-                    progress.advance(bar, len(chunk))
-        return [clean_generated("", cache.get(k)["generation"]) for k in keys]  # type: ignore[index]
+            texts = [build_prompt(lm.tokenizer, m, self.prompt_format) for m in missing]
+            generate(lm.model, lm.tokenizer, texts, self.settings(), cache=cache, cache_key=self.weights(),
+                     prompt_ids=[{"messages": m} for m in missing],
+                     records=[{"model": self.model, "messages": m} for m in missing],
+                     progress=self.progress, description="self-distilling references")
+        return [clean_generated("", cache.output(k)) for k in keys]  # type: ignore[arg-type]

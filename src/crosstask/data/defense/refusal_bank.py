@@ -2,8 +2,9 @@
 
 A bank of templates x objects x reasons gives hundreds of distinct refusals per task, each
 naming the task ("I can't summarize this article because ..."). Optionally a model writes
-them (``refusal_source: model``); its outputs are cached, and one that does not read as a
-refusal is replaced by a template.
+them (``refusal_source: model``) through the generation engine and its one cache
+(``<cache>/refusals/outputs.jsonl``), and one that does not read as a refusal is replaced by a
+template.
 """
 
 from __future__ import annotations
@@ -11,11 +12,9 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from crosstask.data.harvest.cache import ProvenanceCache
 from crosstask.data.harvest.clean import clean_generated, looks_like_refusal
 from crosstask.data.harvest.models import shared_model
-from crosstask.generation import GenerationSettings, generate
-from crosstask.io import stable_hash
+from crosstask.generation import GenerationCache, GenerationSettings, cache_keys, generate
 from crosstask.models import build_prompt, resolve_dtype_name
 
 
@@ -131,23 +130,23 @@ def model_refusals(
     messages = [{"role": "system", "content": _REFUSAL_SYSTEM}, {"role": "user", "content": user}]
     settings = GenerationSettings(max_new_tokens=max_new_tokens, do_sample=True, temperature=0.9, top_p=0.95,
                                   seed=seed, batch_size=batch_size)
-    cache = ProvenanceCache.named("refusals")
-    keys = [stable_hash({"model": model, "dtype": resolve_dtype_name(dtype), "fmt": prompt_format, "messages": messages,
-                         "max_new_tokens": max_new_tokens, "temperature": 0.9, "top_p": 0.95, "seed": seed,
-                         "i": i}) for i in range(count)]
+    weights = {"model": model, "dtype": resolve_dtype_name(dtype), "prompt_format": prompt_format}
+    cache = GenerationCache.named("refusals")
+    ids = [{"messages": messages, "i": i} for i in range(count)]
+    keys = cache_keys(ids, settings, weights)
     missing = [i for i, k in enumerate(keys) if k not in cache]
     if missing:
         lm = shared_model(model, dtype)
         prompt = build_prompt(lm.tokenizer, messages, prompt_format)
-        outs = generate(lm.model, lm.tokenizer, [prompt] * len(missing), settings)
-        for i, out in zip(missing, outs, strict=True):
-            cache.put({"key": keys[i], "generation": out, "task": task, "model": model, "index": i})
+        generate(lm.model, lm.tokenizer, [prompt] * len(missing), settings, cache=cache, cache_key=weights,
+                 prompt_ids=[ids[i] for i in missing],
+                 records=[{"task": task, "model": model, "index": i} for i in missing])
     fallback = random.Random(f"{seed}:refusal-fallback:{task}")
     bank = refusal_bank(task)
     refusals, replaced = [], 0
     for k in keys:
         rec = cache.get(k)
-        text = clean_generated("", rec["generation"] if rec else "")
+        text = clean_generated("", rec["output"] if rec else "")
         if not text or not looks_like_refusal(text):
             text = fallback.choice(bank)
             replaced += 1

@@ -1,5 +1,9 @@
 """Generate documents with a model, cached per prompt, cleaned, filtered and de-duplicated.
 
+Every generation goes through :func:`crosstask.generation.generate` (prefix grouping across
+all requests, one batch at a time into the one :class:`~crosstask.generation.GenerationCache`,
+``<cache>/harvest/outputs.jsonl``, with each document's provenance in its record).
+
 Malicious documents: each harmful goal is answered under a compliance prefill (the paper's
 documents were outputs of attacks on LLMs). Benign documents: news articles and harmless
 advice on sensitive topics, from topic seeds.
@@ -12,7 +16,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from crosstask.data.harvest.cache import ProvenanceCache
 from crosstask.data.harvest.clean import clean_generated, normalized_hash
 from crosstask.data.harvest.models import shared_model
 from crosstask.data.harvest.prompts import (
@@ -30,10 +33,9 @@ from crosstask.data.harvest.refusal_filter import refusal_checker
 from crosstask.data.quality import distinct_n
 from crosstask.document import Document, Label
 from crosstask.errors import CrosstaskError
-from crosstask.generation import GenerationSettings, generate
+from crosstask.generation import GenerationCache, GenerationSettings, cache_keys, generate
 from crosstask.io import stable_hash
 from crosstask.models import EMBEDDED_MODEL, build_prompt, resolve_dtype_name
-from crosstask.progress import progress_bar
 from crosstask.seeding import rng
 
 log = logging.getLogger(__name__)
@@ -71,12 +73,14 @@ class HarvestSettings:
             repetition_penalty=self.repetition_penalty,
         )
 
-    def key(self) -> dict[str, Any]:
-        """Everything that changes a generation (not batch size, progress or the filters).
+    def weights(self) -> dict[str, Any]:
+        """The generator's identity in the cache key: model, load dtype and prompt format."""
+        return {"model": self.model, "dtype": resolve_dtype_name(self.dtype), "prompt_format": self.prompt_format}
 
-        Spelled out here rather than taken from GenerationSettings.key(), so that cached
-        harvests stay valid when the engine's own cache key changes.
-        """
+    def key(self) -> dict[str, Any]:
+        """Everything that changes a generation (not batch size, progress or the filters), as the
+        documents' ``meta.settings`` and cache records show it (the cache key itself is the engine's:
+        :meth:`HarvestRequest.cache_key`)."""
         return {"model": self.model, "dtype": resolve_dtype_name(self.dtype), "prompt_format": self.prompt_format,
                 "max_new_tokens": self.max_new_tokens, "do_sample": self.temperature > 0,
                 "temperature": self.temperature if self.temperature > 0 else 1.0, "top_p": self.top_p,
@@ -99,8 +103,19 @@ class HarvestRequest:
     def chat(self) -> list[dict[str, str]]:
         return [{"role": r, "content": c} for r, c in self.messages]
 
+    def prompt_id(self) -> dict[str, Any]:
+        """What names the prompt in the cache key (the prompt format is in the weights' identity)."""
+        return {"messages": [list(m) for m in self.messages], "prefill": self.prefill}
+
     def cache_key(self, settings: HarvestSettings) -> str:
-        return stable_hash({"messages": self.messages, "prefill": self.prefill, "settings": settings.key()})
+        """The engine's cache key of this request (computed without loading a model)."""
+        return cache_keys([self.prompt_id()], settings.generation(), settings.weights())[0]
+
+    def record(self, settings: HarvestSettings) -> dict[str, Any]:
+        """The provenance stored beside the generation in the cache."""
+        return {"doc_id": self.doc_id, "label": self.label, "source": self.source, "messages": self.chat(),
+                "prefill": self.prefill, "provenance": self.provenance, "settings": settings.key(),
+                "seed": settings.seed}
 
 
 @dataclass
@@ -123,12 +138,12 @@ def harvest_documents(
     requests: Sequence[HarvestRequest],
     settings: HarvestSettings = HarvestSettings(),
     *,
-    cache: ProvenanceCache | None = None,
+    cache: GenerationCache | None = None,
     description: str = "harvesting",
     is_refusal: Callable[[str], bool] | None = None,
 ) -> HarvestResult:
     """Generate (or reuse from the cache) one text per request; return cleaned, filtered documents."""
-    cache = cache if cache is not None else ProvenanceCache.named("harvest")
+    cache = cache if cache is not None else GenerationCache.named("harvest")
     keys = [r.cache_key(settings) for r in requests]
     missing = sorted({k: r for k, r in zip(keys, requests, strict=True) if k not in cache}.items())
     result = HarvestResult(documents=[], requested=len(requests))
@@ -145,7 +160,7 @@ def harvest_documents(
         rec = cache.get(key)
         if rec is None:  # only_cached and not generated yet
             continue
-        generated = rec["generation"]
+        generated = rec["output"]
         text = clean_generated(req.prefill, generated)
         body = text[len(req.prefill.strip()):] if req.prefill else text
         if len(body.split()) < settings.min_words:
@@ -175,26 +190,16 @@ def harvest_documents(
 
 
 def _generate_missing(
-    missing: list[tuple[str, HarvestRequest]], settings: HarvestSettings, cache: ProvenanceCache, description: str
+    missing: list[tuple[str, HarvestRequest]], settings: HarvestSettings, cache: GenerationCache, description: str
 ) -> None:
+    """All missing generations in one engine call: it groups shared prefixes across them, packs
+    batches (longest first) and appends each finished batch to the cache, so a kill loses one batch."""
     lm = shared_model(settings.model, settings.dtype)
-    prompts = [build_prompt(lm.tokenizer, r.chat(), settings.prompt_format) + r.prefill for _, r in missing]
-    # Sort by length so that each batch pads little; cache after every batch so a kill loses one batch.
-    order = sorted(range(len(missing)), key=lambda i: len(prompts[i]), reverse=True)
-    gen = settings.generation()
-    with progress_bar(enabled=settings.progress) as progress:
-        bar = progress.add_task(description, total=len(order))
-        for start in range(0, len(order), settings.batch_size):
-            idx = order[start : start + settings.batch_size]
-            outs = generate(lm.model, lm.tokenizer, [prompts[i] for i in idx], gen)
-            for i, out in zip(idx, outs, strict=True):
-                key, req = missing[i]
-                cache.put({
-                    "key": key, "generation": out, "doc_id": req.doc_id, "label": req.label, "source": req.source,
-                    "messages": req.chat(), "prefill": req.prefill, "provenance": req.provenance,
-                    "settings": settings.key(), "seed": settings.seed,
-                })
-            progress.advance(bar, len(idx))
+    reqs = [r for _, r in missing]
+    prompts = [build_prompt(lm.tokenizer, r.chat(), settings.prompt_format) + r.prefill for r in reqs]
+    generate(lm.model, lm.tokenizer, prompts, settings.generation(), cache=cache, cache_key=settings.weights(),
+             prompt_ids=[r.prompt_id() for r in reqs], records=[r.record(settings) for r in reqs],
+             progress=settings.progress, description=description)
 
 
 def harvest_malicious_documents(
@@ -202,7 +207,7 @@ def harvest_malicious_documents(
     settings: HarvestSettings = HarvestSettings(),
     *,
     prefill: str = DEFAULT_PREFILL,
-    cache: ProvenanceCache | None = None,
+    cache: GenerationCache | None = None,
 ) -> HarvestResult:
     """Answer each harmful goal under a compliance prefill; the answers are the malicious documents."""
     requests = []
@@ -228,7 +233,7 @@ def generate_benign_documents(
     topics_part: str = "all",
     heldout_topics: float = 0.25,
     prefill_share: float = 0.0,
-    cache: ProvenanceCache | None = None,
+    cache: GenerationCache | None = None,
 ) -> HarvestResult:
     """``kind`` "news" (label benign) or "sensitive" (label sensitive-benign): n texts from topic seeds.
 
@@ -276,7 +281,7 @@ def harvest_counterpart_documents(
     *,
     framings: Sequence[str] | None = None,
     per_goal: int = 1,
-    cache: ProvenanceCache | None = None,
+    cache: GenerationCache | None = None,
 ) -> HarvestResult:
     """Harmless texts on the topic of each harmful goal (label sensitive-benign).
 
