@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from crosstask.errors import InputError
+from crosstask.errors import CrosstaskError, InputError
 
 
 @contextlib.contextmanager
@@ -152,6 +152,43 @@ def read_yaml_section(path: str | Path, section: str, *, keep: tuple[str, ...] =
     if isinstance(data.get(section), dict):
         data = data[section] | {k: data[k] for k in keep if k in data}
     return dict(data)
+
+
+def apply_assignments(raw: dict[str, Any], assignments: Iterable[str]) -> dict[str, Any]:
+    """A copy of ``raw`` with ``key.path=value`` assignments applied (the value parsed as YAML; list
+    items by index), as every command's ``--set`` gives them."""
+    import copy
+
+    import yaml
+
+    raw = copy.deepcopy(raw)
+    for item in assignments:
+        dotted, sep, text = item.partition("=")
+        if not sep or not dotted:
+            raise CrosstaskError(f"--set {item}: expected key.path=value")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise CrosstaskError(f"--set {item}: the value is not valid YAML") from None
+        keys = dotted.split(".")
+        node: Any = raw
+        for i, key in enumerate(keys):
+            last = i == len(keys) - 1
+            if isinstance(node, list):
+                if not key.isdigit() or int(key) >= len(node):
+                    raise CrosstaskError(f"--set {item}: {'.'.join(keys[: i + 1])}: no such list item")
+                if last:
+                    node[int(key)] = value
+                else:
+                    node = node[int(key)]
+            elif isinstance(node, dict):
+                if last:
+                    node[key] = value
+                else:
+                    node = node.setdefault(key, {})
+            else:
+                raise CrosstaskError(f"--set {item}: {'.'.join(keys[:i])} is not a mapping or list")
+    return raw
 
 
 def stable_hash(obj: Any, length: int = 16) -> str:

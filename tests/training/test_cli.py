@@ -30,3 +30,56 @@ def test_bad_input_is_one_line(tmp_path, write_ds, make_example):
     assert len(err) == 1 and "record 1: field 'response'" in err[0] and "Traceback" not in p.stderr
     p = _crosstask("train", str(ds), "--out", str(tmp_path / "o"), "--preset", "nope")
     assert p.returncode == 2 and "unknown training preset 'nope'" in p.stderr
+
+
+# The train command's own options: where and how to run, not what to train.
+RUN_OPTIONS = {"dataset", "out", "config", "preset", "assignments", "resume", "overwrite", "no_progress", "help"}
+
+
+def _train_command():
+    import typer
+
+    from crosstask.cli.main import app
+
+    return typer.main.get_command(app).commands["train"]
+
+
+def test_every_train_config_field_is_a_cli_option_and_every_option_a_field():
+    import dataclasses
+
+    from crosstask.training import TrainConfig
+
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    params = {p.name: p for p in _train_command().params}
+    assert set(fields) <= set(params), "every config field is reachable from the CLI"
+    assert set(params) - set(fields) <= RUN_OPTIONS, "no CLI option lacks a config field"
+    for name, f in fields.items():
+        assert params[name].help.startswith(f.metadata["help"]), name  # the help text comes from the field
+        assert f"--{name.replace('_', '-')}" in params[name].opts
+
+
+def test_train_options_reach_the_config(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from crosstask.cli.main import app
+    from crosstask.training import trainer
+
+    seen = {}
+
+    def fake_train(cfg, dataset, out, **kw):
+        seen["cfg"] = cfg
+        raise SystemExit(0)
+
+    monkeypatch.setattr(trainer, "train", fake_train)
+    (tmp_path / "c.yaml").write_text("train: {lora_alpha: 5, save_steps: 7}\n")
+    args = ["train", str(tmp_path), "--out", str(tmp_path / "o"), "--preset", "tiny", "--config", str(tmp_path / "c.yaml"),
+            "--set", "save_steps=9", "--set", "task_weights.summarize=2", "--lr", "0.5", "--epochs", "2",
+            "--lora-target-modules", "q_proj,k_proj", "--kind-weights", "{safety: 3}", "--response-only",
+            "--gradient-checkpointing", "--max-steps", "4"]
+    CliRunner().invoke(app, args, catch_exceptions=False)
+    cfg = seen["cfg"]
+    assert (cfg.base_model, cfg.lora_alpha, cfg.save_steps, cfg.learning_rate, cfg.num_epochs) == (
+        "tiny-random", 5, 9, 0.5, 2)
+    assert cfg.lora_target_modules == ["q_proj", "k_proj"] and cfg.task_weights == {"summarize": 2}
+    assert cfg.kind_weights == {"safety": 3} and cfg.train_on_inputs is False and cfg.gradient_checkpointing
+    assert cfg.max_steps == 4

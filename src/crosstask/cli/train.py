@@ -3,39 +3,40 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from crosstask.cli._common import console
+from crosstask.cli.config_options import config_options
 
 
 def register(app: typer.Typer) -> None:
+    from crosstask.training.train_config import TrainConfig
+
     @app.command("train")
+    @config_options(TrainConfig, aliases={"num_epochs": ["--epochs"], "learning_rate": ["--lr"]},
+                    negative={"train_on_inputs": "--response-only"})
     def train_cmd(
+        values: dict[str, Any],
         dataset: Path = typer.Argument(..., help="Defense dataset folder (train.jsonl, manifest.json)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder: adapter, metrics, checkpoints."),
-        config: Path | None = typer.Option(None, "--config", "-c", help="YAML training config (keys, or under train:)."),
+        config: Path | None = typer.Option(None, "--config", "-c",
+                                           help="YAML training config (TrainConfig keys, or an experiment's train:)."),
         preset: str | None = typer.Option(None, "--preset", help="Start from a preset: paper, cpu or tiny."),
-        base_model: str | None = typer.Option(None, "--base-model", help="Model name, folder or hub id."),
-        method: str | None = typer.Option(None, "--method", help="lora, full or qlora (CUDA only)."),
-        loss: str | None = typer.Option(None, "--loss", help="auto, single or mixed."),
-        epochs: int | None = typer.Option(None, "--epochs"),
-        max_steps: int | None = typer.Option(None, "--max-steps"),
-        learning_rate: float | None = typer.Option(None, "--lr"),
-        batch_size: int | None = typer.Option(None, "--batch-size", help="Examples per optimizer step (all processes)."),
-        seed: int | None = typer.Option(None, "--seed"),
-        train_on_inputs: bool | None = typer.Option(None, "--train-on-inputs/--response-only",
-                                                    help="Learn the prompt too (the paper's code) or only the response."),
+        assignments: list[str] = typer.Option([], "--set", "-s",
+                                              help="Set a config value: key.path=value (YAML value)."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Start again even if --out holds a run."),
         no_progress: bool = typer.Option(False, "--no-progress"),
     ) -> None:
-        """Instruction-tune a model on a defense dataset (LoRA by default)."""
+        """Instruction-tune a model on a defense dataset (LoRA by default).
+
+        Settings, later ones winning: --preset, --config, --set, then the TrainConfig options.
+        """
         from crosstask.training import load_config, train
 
-        cfg = load_config(config, preset_name=preset, base_model=base_model, method=method, loss=loss,
-                          num_epochs=epochs, max_steps=max_steps, learning_rate=learning_rate,
-                          batch_size=batch_size, seed=seed, train_on_inputs=train_on_inputs)
+        cfg = load_config(config, preset_name=preset, assignments=assignments, **values)
         result = train(cfg, dataset, out, resume=resume, overwrite=overwrite, progress=not no_progress)
         if not result.is_main_process:
             return

@@ -12,12 +12,11 @@ import copy
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crosstask.document import set_label
 from crosstask.errors import CrosstaskError
-from crosstask.io import read_yaml
+from crosstask.io import apply_assignments, read_yaml
 from crosstask.tasks import PAPER_TASKS, get_task
 
 Label = Literal["malicious", "benign", "sensitive-benign"]
@@ -300,34 +299,8 @@ def validate(raw: dict[str, Any], where: str = "config") -> ExperimentConfig:
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str], root: Path) -> dict[str, Any]:
     """``key.path=value`` assignments (value parsed as YAML; list items by index), as ``--set`` gives them."""
-    raw = copy.deepcopy(raw)
-    for item in overrides:
-        dotted, sep, text = item.partition("=")
-        if not sep or not dotted:
-            raise CrosstaskError(f"--set {item}: expected key.path=value")
-        try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise CrosstaskError(f"--set {item}: the value is not valid YAML") from None
-        keys = dotted.split(".")
-        node: Any = raw
-        for i, key in enumerate(keys):
-            last = i == len(keys) - 1
-            if isinstance(node, list):
-                if not key.isdigit() or int(key) >= len(node):
-                    raise CrosstaskError(f"--set {item}: {'.'.join(keys[: i + 1])}: no such list item")
-                if last:
-                    node[int(key)] = value
-                else:
-                    node = node[int(key)]
-            elif isinstance(node, dict):
-                if last:
-                    node[key] = value
-                else:
-                    node = node.setdefault(key, {})
-            else:
-                raise CrosstaskError(f"--set {item}: {'.'.join(keys[:i])} is not a mapping or list")
-    return _resolve_paths(raw, root)  # relative paths given on the command line: the working directory
+    # relative paths given on the command line: the working directory
+    return _resolve_paths(apply_assignments(raw, overrides), root)
 
 
 def load_config(

@@ -22,51 +22,59 @@ OnTooLong = Literal["error", "drop"]
 MixedPrecision = Literal["auto", "no", "bf16", "fp16"]
 
 
+def _field(default: Any = dataclasses.MISSING, *, help: str, factory: Any = dataclasses.MISSING) -> Any:
+    """A config field with its help text (the CLI shows it: ``crosstask train --help``)."""
+    return field(default=default, default_factory=factory, metadata={"help": help})
+
+
 @dataclass
 class TrainConfig:
     """Everything that decides a training run; saved to ``crosstask_train.json``."""
 
-    base_model: str = "smollm2-135m-instruct"
-    prompt_format: str = "chat"
-    trust_remote_code: bool = False
+    base_model: str = _field("smollm2-135m-instruct", help="Model name, folder or hub id.")
+    prompt_format: str = _field("chat", help="Prompt format: chat (the tokenizer's template), alpaca or llama2.")
+    trust_remote_code: bool = _field(False, help="Let transformers run the model repository's own code.")
     # --- method
-    method: Method = "lora"
-    lora_r: int = 8
-    lora_alpha: int = 16
-    lora_dropout: float = 0.05
-    lora_target_modules: list[str] = field(default_factory=lambda: ["q_proj", "v_proj"])
-    # dtype of the frozen base weights under LoRA ("bfloat16" halves memory and skips the per-step
-    # autocast copy; adapter weights stay fp32; "auto": bfloat16 where bf16 matmuls are fast, else
-    # float32). Full fine-tuning always keeps fp32 master weights.
-    base_dtype: str = "float32"
-    gradient_checkpointing: bool = False
+    method: Method = _field("lora", help="Training method; qlora is 4-bit LoRA, CUDA only.")
+    lora_r: int = _field(8, help="LoRA rank.")
+    lora_alpha: int = _field(16, help="LoRA alpha (scale = alpha / r).")
+    lora_dropout: float = _field(0.05, help="Dropout on the LoRA input.")
+    lora_target_modules: list[str] = _field(factory=lambda: ["q_proj", "v_proj"],
+                                            help="Modules that get LoRA adapters (comma-separated on the CLI).")
+    base_dtype: str = _field("float32", help=(
+        "dtype of the frozen base weights under LoRA: bfloat16 halves memory and skips the per-step autocast "
+        "copy (adapter weights stay fp32); auto: bfloat16 where bf16 matmuls are fast, else float32. Full "
+        "fine-tuning always keeps fp32 master weights."))
+    gradient_checkpointing: bool = _field(False, help="Recompute activations in the backward pass (less memory).")
     # --- optimisation
-    learning_rate: float = 3e-4
-    num_epochs: int = 3
-    max_steps: int | None = None  # stop after this many optimizer steps (overrides epochs)
-    batch_size: int = 128  # effective batch: examples per optimizer step, over all processes
-    max_tokens_per_micro_batch: int = 4096  # packing budget of one forward pass
-    warmup_ratio: float = 0.05
-    warmup_steps: int | None = None  # overrides warmup_ratio (alpaca-lora used 100)
-    lr_scheduler: str = "linear"
-    weight_decay: float = 0.0
-    max_grad_norm: float = 1.0
-    mixed_precision: MixedPrecision = "auto"  # auto: bf16 autocast where the hardware supports it
-    seed: int = 42
+    learning_rate: float = _field(3e-4, help="Peak learning rate (AdamW).")
+    num_epochs: int = _field(3, help="Passes over the dataset.")
+    max_steps: int | None = _field(None, help="Stop after this many optimizer steps (overrides epochs).")
+    batch_size: int = _field(128, help="Effective batch: examples per optimizer step, over all processes.")
+    max_tokens_per_micro_batch: int = _field(4096, help="Packing budget of one forward pass, in tokens.")
+    warmup_ratio: float = _field(0.05, help="Share of the steps spent warming the learning rate up.")
+    warmup_steps: int | None = _field(None, help="Warmup steps; overrides warmup_ratio (alpaca-lora used 100).")
+    lr_scheduler: str = _field("linear", help="transformers scheduler name (linear, cosine, constant, ...).")
+    weight_decay: float = _field(0.0, help="AdamW weight decay.")
+    max_grad_norm: float = _field(1.0, help="Clip the gradient norm to this (0: no clipping).")
+    mixed_precision: MixedPrecision = _field("auto", help=(
+        "Autocast; auto: bf16 where the hardware supports it."))
+    seed: int = _field(42, help="Seed of LoRA initialisation, dropout and data order.")
     # --- data and loss
-    cutoff_len: int = 1024
-    train_on_inputs: bool = False  # True reproduces the paper's code (prompt tokens learned too)
-    on_too_long: OnTooLong = "error"
-    packing: bool = True  # padding-free: several examples per sequence, attention kept inside each
-    loss: LossName = "auto"  # auto: single for a one-task dataset, mixed otherwise
-    task_weighting: TaskWeighting = "balanced"
-    task_weights: dict[str, float] = field(default_factory=dict)  # multiplies w_t of the named tasks
-    kind_weights: dict[str, float] = field(default_factory=dict)  # multiplies w_k of the named kinds
+    cutoff_len: int = _field(1024, help="Longest example in tokens.")
+    train_on_inputs: bool = _field(False, help=(
+        "Learn the prompt too (the paper's code) or only the response."))
+    on_too_long: OnTooLong = _field("error", help="What to do with an example longer than cutoff_len.")
+    packing: bool = _field(True, help="Padding-free: several examples per sequence, attention kept inside each.")
+    loss: LossName = _field("auto", help="Loss; auto: single for a one-task dataset, mixed otherwise.")
+    task_weighting: TaskWeighting = _field("balanced", help="balanced: each task weighs the same; tokens: by its token count.")
+    task_weights: dict[str, float] = _field(factory=dict, help="Multiplies the weight of the named tasks.")
+    kind_weights: dict[str, float] = _field(factory=dict, help="Multiplies the weight of the named example kinds.")
     # --- run control
-    save_steps: int = 50
-    save_total_limit: int = 2
-    logging_steps: int = 1
-    divergence_factor: float = 10.0  # stop when a step's loss exceeds this multiple of the first step's
+    save_steps: int = _field(50, help="Checkpoint every this many steps.")
+    save_total_limit: int = _field(2, help="Keep this many checkpoints.")
+    logging_steps: int = _field(1, help="Write metrics.jsonl every this many steps.")
+    divergence_factor: float = _field(10.0, help="Stop when a step's loss exceeds this multiple of the first step's.")
 
     def __post_init__(self) -> None:
         if self.method not in ("lora", "full", "qlora"):
@@ -141,13 +149,18 @@ def preset(name: str, **overrides: Any) -> TrainConfig:
     return TrainConfig.from_dict({**base, **overrides}, source=f"preset {name}")
 
 
-def load_config(path: str | Path | None = None, *, preset_name: str | None = None, **overrides: Any) -> TrainConfig:
-    """A config from a preset, then a YAML file (its keys may sit under ``train:``), then overrides."""
-    from crosstask.io import read_yaml_section
+def load_config(
+    path: str | Path | None = None, *, preset_name: str | None = None, assignments: list[str] | None = None,
+    **overrides: Any,
+) -> TrainConfig:
+    """A config from a preset, then a YAML file (its keys may sit under ``train:``), then
+    ``key.path=value`` assignments (``--set``), then overrides (None: not given)."""
+    from crosstask.io import apply_assignments, read_yaml_section
 
     d: dict[str, Any] = preset(preset_name).to_dict() if preset_name else {}
     if path is not None:
         loaded = read_yaml_section(path, "train")
         d.update(loaded)
+    d = apply_assignments(d, assignments or [])
     d.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig.from_dict(d, source=str(path) if path else "config")
