@@ -32,32 +32,6 @@ def test_bad_input_is_one_line(tmp_path, write_ds, make_example):
     assert p.returncode == 2 and "unknown training preset 'nope'" in p.stderr
 
 
-# The train command's own options: where and how to run, not what to train.
-RUN_OPTIONS = {"dataset", "out", "config", "preset", "assignments", "resume", "overwrite", "no_progress", "help"}
-
-
-def _train_command():
-    import typer
-
-    from crosstask.cli.main import app
-
-    return typer.main.get_command(app).commands["train"]
-
-
-def test_every_train_config_field_is_a_cli_option_and_every_option_a_field():
-    import dataclasses
-
-    from crosstask.training import TrainConfig
-
-    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
-    params = {p.name: p for p in _train_command().params}
-    assert set(fields) <= set(params), "every config field is reachable from the CLI"
-    assert set(params) - set(fields) <= RUN_OPTIONS, "no CLI option lacks a config field"
-    for name, f in fields.items():
-        assert params[name].help.startswith(f.metadata["help"]), name  # the help text comes from the field
-        assert f"--{name.replace('_', '-')}" in params[name].opts
-
-
 def test_train_options_reach_the_config(monkeypatch, tmp_path):
     from typer.testing import CliRunner
 

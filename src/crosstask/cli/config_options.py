@@ -1,10 +1,12 @@
 """CLI options derived from a typed config's fields (the TRL ``HfArgumentParser`` idea).
 
 :func:`config_options` turns a command body ``body(values, **own)`` into a typer command that
-has the body's own parameters plus one option per field of a config dataclass: ``--field-name``
-with the field's help text (``field(metadata={"help": ...})``). A flag therefore cannot drift
-from its config key: add a field and the command has its option. ``values`` holds the fields
-that were given, parsed to their type (lists comma-separated, mappings as YAML).
+has the body's own parameters plus one option per field of a config class (a dataclass whose
+fields carry ``metadata["help"]``, or a pydantic model whose fields carry ``description``):
+``--field-name`` with the field's help text. A field that is itself a model becomes one option
+per sub-field (``--safety-path``, ``--safety-n``). A flag therefore cannot drift from its config
+key: add a field and the command has its option. ``values`` holds the fields that were given,
+parsed to their type (lists comma-separated, mappings and other structures as YAML).
 """
 
 from __future__ import annotations
@@ -14,89 +16,143 @@ import inspect
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import typer
+from pydantic import BaseModel
 
 from crosstask.errors import CrosstaskError
 
+Parser = Callable[[Any], Any]
 
-def _option_type(hint: Any) -> tuple[type, Callable[[Any], Any] | None, str]:
-    """The CLI type of a field, the parser from the CLI value to the field's type, and a help suffix."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):  # X | None
-        inner = [a for a in args if a is not type(None)]
+
+@dataclass(frozen=True)
+class ConfigField:
+    """One field of a config class as the CLI sees it."""
+
+    name: str
+    hint: Any
+    help: str
+
+
+def config_fields(cls: type) -> list[ConfigField]:
+    """The fields of a config class (dataclass or pydantic model), in order, with type and help."""
+    if isinstance(cls, type) and issubclass(cls, BaseModel):
+        return [ConfigField(name, info.annotation, info.description or "") for name, info in cls.model_fields.items()]
+    hints = typing.get_type_hints(cls)
+    return [ConfigField(f.name, hints[f.name], f.metadata.get("help", "")) for f in dataclasses.fields(cls)]
+
+
+def _unwrap_optional(hint: Any) -> Any:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
         if len(inner) == 1:
-            return _option_type(inner[0])
+            return inner[0]
+    return hint
+
+
+def _option_type(hint: Any) -> tuple[type, Parser | None, str]:
+    """The CLI type of a field, the parser from the CLI value to the field's type, and a help suffix."""
+    hint = _unwrap_optional(hint)
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
     if origin is Literal:
         return str, None, f" One of: {', '.join(map(str, args))}."
     if hint in (bool, int, float, str):
         return hint, None, ""
-    if origin is list:
-        return str, lambda v: [x.strip() for x in v.split(",") if x.strip()], ""
+    if origin is list and args and args[0] is str:
+        return str, lambda v: [x.strip() for x in v.split(",") if x.strip()], " Comma-separated."
     if origin is dict:
-        return str, _yaml_mapping, " A YAML mapping, e.g. '{summarize: 2}'."
+        return str, _yaml_of(dict), " A YAML mapping, e.g. '{name: 2}'."
+    if origin is list:
+        return str, _yaml_of(list), " A YAML list, e.g. '[{kind: documents, path: d.jsonl}]'."
     raise TypeError(f"no CLI type for config field type {hint!r}")
 
 
-def _yaml_mapping(text: str) -> dict[str, Any]:
-    import yaml
+def _yaml_of(kind: type) -> Parser:
+    def parse(text: str) -> Any:
+        import yaml
 
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        raise CrosstaskError(f"{text!r} is not valid YAML") from None
-    if not isinstance(value, dict):
-        raise CrosstaskError(f"{text!r}: expected a YAML mapping such as '{{name: 2}}'")
-    return value
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise CrosstaskError(f"{text!r} is not valid YAML") from None
+        if not isinstance(value, kind):
+            raise CrosstaskError(f"{text!r}: expected a YAML {'mapping' if kind is dict else 'list'}")
+        return value
+
+    return parse
 
 
-def config_fields(cls: type) -> list[tuple[dataclasses.Field[Any], Any]]:
-    """The fields of a config dataclass with their resolved type hints."""
-    hints = typing.get_type_hints(cls)
-    return [(f, hints[f.name]) for f in dataclasses.fields(cls)]
+def _submodel(hint: Any) -> type[BaseModel] | None:
+    inner = _unwrap_optional(hint)
+    return inner if isinstance(inner, type) and issubclass(inner, BaseModel) else None
 
 
 def config_options(
-    cls: type, *, aliases: Mapping[str, Sequence[str]] | None = None, negative: Mapping[str, str] | None = None
+    cls: type,
+    *,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    negative: Mapping[str, str] | None = None,
+    custom: Mapping[str, tuple[Any, Parser]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate ``body(values, **own)``: the command gets ``own``'s parameters plus an option per field.
 
-    ``aliases`` adds names to a field's option (``{"learning_rate": ["--lr"]}``); ``negative``
-    names a boolean field's off switch (default ``--no-<name>``).
+    ``aliases`` adds names to an option (``{"learning_rate": ["--lr"]}``; a sub-field is named
+    ``"safety.path"``); ``negative`` names a boolean field's off switch (default ``--no-<name>``);
+    ``custom`` gives a field its own CLI type and parser (e.g. a repeatable source option).
     """
-    aliases = aliases or {}
-    negative = negative or {}
+    aliases, negative, custom = aliases or {}, negative or {}, custom or {}
 
     def wrap(body: Callable[..., Any]) -> Callable[..., Any]:
         own = [p for name, p in inspect.signature(body, eval_str=True).parameters.items() if name != "values"]
         taken = {p.name for p in own}
-        params, parsers = list(own), {}
-        for f, hint in config_fields(cls):
-            if f.name in taken:
-                raise TypeError(f"{body.__name__}: parameter {f.name!r} is also a field of {cls.__name__}")
-            cli_type, parser, suffix = _option_type(hint)
-            flag = "--" + f.name.replace("_", "-")
-            names = [f"{flag}/{negative.get(f.name, '--no-' + f.name.replace('_', '-'))}" if cli_type is bool else flag]
-            names += list(aliases.get(f.name, ()))
-            option = typer.Option(None, *names, help=f.metadata.get("help", "") + suffix, show_default=False,
-                                  rich_help_panel=f"{cls.__name__} options")
-            params.append(inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=option,
+        params = list(own)
+        # parameter name -> (field path, parser)
+        parsers: dict[str, tuple[tuple[str, ...], Parser | None]] = {}
+
+        def add(path: tuple[str, ...], hint: Any, help_text: str, panel: str) -> None:
+            pname, dotted = "__".join(path), ".".join(path)
+            if pname in taken:
+                raise TypeError(f"{body.__name__}: parameter {pname!r} is also a field of {cls.__name__}")
+            if dotted in custom:
+                cli_type, parser = custom[dotted]
+                suffix = ""
+            else:
+                cli_type, parser, suffix = _option_type(hint)
+            flag = "--" + "-".join(path).replace("_", "-")
+            off = negative.get(dotted, "--no-" + flag[2:])
+            names = [f"{flag}/{off}" if cli_type is bool else flag, *aliases.get(dotted, ())]
+            option = typer.Option(None, *names, help=help_text + suffix, show_default=False, rich_help_panel=panel)
+            params.append(inspect.Parameter(pname, inspect.Parameter.KEYWORD_ONLY, default=option,
                                             annotation=cli_type | None))
-            parsers[f.name] = parser
+            parsers[pname] = (path, parser)
+
+        panel = f"{cls.__name__} options"
+        for f in config_fields(cls):
+            sub = _submodel(f.hint) if f.name not in custom else None
+            if sub is None:
+                add((f.name,), f.hint, f.help, panel)
+                continue
+            for sf in config_fields(sub):
+                add((f.name, sf.name), sf.hint, f"{f.help} {sf.help}".strip(), panel)
 
         def command(**kwargs: Any) -> Any:
-            values = {}
-            for name, parser in parsers.items():
-                v = kwargs.pop(name)
-                if v is not None:
-                    values[name] = parser(v) if parser is not None else v
+            values: dict[str, Any] = {}
+            for pname, (path, parser) in parsers.items():
+                v = kwargs.pop(pname)
+                if v is None or (isinstance(v, (list, tuple)) and not v):
+                    continue
+                v = parser(v) if parser is not None else v
+                if len(path) == 1:
+                    values[path[0]] = v
+                else:
+                    values.setdefault(path[0], {})[path[1]] = v
             return body(values=values, **kwargs)
 
         command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
         command.__annotations__ = {p.name: p.annotation for p in params}
         command.__name__, command.__doc__ = body.__name__, body.__doc__
-        command.__config_class__ = cls  # type: ignore[attr-defined]
         return command
 
     return wrap

@@ -11,6 +11,8 @@ from rich.panel import Panel
 from rich.table import Table
 
 from crosstask.cli._common import console
+from crosstask.cli.config_options import config_options
+from crosstask.data.defense.defense_config import DefenseConfig
 from crosstask.errors import CrosstaskError
 
 data_app = typer.Typer(help="Harvest documents and build defense datasets.", no_args_is_help=True)
@@ -60,49 +62,37 @@ def _counts_table(manifest: Any) -> Table:
     return table
 
 
+def _source_list(values: list[str]) -> list[dict[str, Any]]:
+    return [parse_source(v) for v in values]
+
+
 @data_app.command("build")
+@config_options(DefenseConfig, aliases={"safety.path": ["--safety"], "general.path": ["--general"]},
+                custom={name: (list[str], _source_list) for name in ("malicious", "benign", "sensitive")})
 def build(
+    values: dict[str, Any],
     config: Path | None = typer.Option(None, "--config", "-c", help="YAML config (keys of DefenseConfig; "
                                        "optionally under 'data:'; 'out:' sets the output folder)."),
+    assignments: list[str] = typer.Option([], "--set", "-s", help="Set a config value: key.path=value (YAML value)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Output folder."),
-    recipe: str | None = typer.Option(None, help="none | mixed | single:<task>."),
-    n: int | None = typer.Option(None, "--n", help="Malicious examples per task."),
-    tasks: str | None = typer.Option(None, help="Comma-separated tasks (default: the five paper tasks)."),
-    malicious: list[str] = typer.Option([], help="Malicious source: KIND, KIND:PATH, a mapping, or a .jsonl."),
-    benign: list[str] = typer.Option([], help="Benign source (same forms)."),
-    sensitive: list[str] = typer.Option([], help="Sensitive-benign source (same forms)."),
-    benign_per_task: int | None = typer.Option(None, help="Benign utility examples per task."),
-    sensitive_per_task: int | None = typer.Option(None, help="Sensitive-benign utility examples per task."),
-    test_size: float | None = typer.Option(None, help="Held-out documents per label: a count or a fraction."),
-    seed: int | None = typer.Option(None, help="Seed for splits, sampling and refusal choice."),
-    max_prompt_tokens: int | None = typer.Option(None, help="Cut documents in the middle to fit this budget."),
-    reference_model: str | None = typer.Option(None, help="Base model for self-distilled references."),
-    refusal_source: str | None = typer.Option(None, help="templates | model."),
-    safety: Path | None = typer.Option(None, help="Alpaca-format safety file (Safety-Tuned LLaMAs)."),
-    safety_n: int = typer.Option(100, help="Safety examples taken from --safety."),
-    allow_fewer: bool = typer.Option(False, "--allow-fewer", help="Use fewer documents than asked if short."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
 ) -> None:
-    """Build a defense dataset folder: train.jsonl, test_documents.jsonl, manifest.json."""
+    """Build a defense dataset folder: train.jsonl, test_documents.jsonl, manifest.json.
+
+    Settings, later ones winning: --config, --set, then the DefenseConfig options (a source option
+    is repeatable: KIND, KIND:PATH, a mapping, or a .jsonl file).
+    """
     from crosstask.data.defense import build_defense_dataset, parse_defense_config
     from crosstask.data.defense.defense_config import read_config_mapping
+    from crosstask.io import apply_assignments
 
     settings: dict[str, Any] = read_config_mapping(config) if config is not None else {}
     out = out or (Path(settings["out"]) if settings.get("out") else None)
     settings.pop("out", None)
-    flags = {
-        "recipe": recipe, "n": n, "benign_per_task": benign_per_task, "sensitive_per_task": sensitive_per_task,
-        "test_size": test_size, "seed": seed, "max_prompt_tokens": max_prompt_tokens,
-        "reference_model": reference_model, "refusal_source": refusal_source,
-        "tasks": [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None,
-        "malicious": [parse_source(s) for s in malicious] or None,
-        "benign": [parse_source(s) for s in benign] or None,
-        "sensitive": [parse_source(s) for s in sensitive] or None,
-        "safety": {"path": str(safety), "n": safety_n} if safety else None,
-    }
-    settings |= {k: v for k, v in flags.items() if v is not None}
-    if allow_fewer:
-        settings["allow_fewer"] = True
+    settings = apply_assignments(settings, assignments)
+    for name, value in values.items():  # a sub-model's options (--safety-path, --safety-n) merge into it
+        settings[name] = ({**(settings.get(name) or {}), **value}
+                          if isinstance(value, dict) and name in ("safety", "general") else value)
     if out is None:
         raise CrosstaskError("no output folder: pass --out or set 'out:' in the config")
     cfg = parse_defense_config(settings, where=str(config) if config else "command line")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from crosstask.cli._common import console
+from crosstask.cli.config_options import config_options
 from crosstask.errors import CrosstaskError
 
 
@@ -42,39 +44,34 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Evaluate safety (refusal on malicious documents) and utility per task.",
                         no_args_is_help=True)
 
-    @group.command("run")
-    def run(
-        config: Path | None = typer.Argument(None, help="YAML evaluation config (keys of EvalConfig)."),
-        model: str | None = typer.Option(None, help="Model name, folder or hub id (default: the embedded model)."),
-        adapter: str | None = typer.Option(None, help="LoRA adapter folder to attach."),
-        name: str | None = typer.Option(None, help="Name of this defense in tables."),
-        malicious: str | None = typer.Option(None, help="Malicious documents: KIND:PATH, JSON spec, or .jsonl."),
-        benign: str | None = typer.Option(None, help="Benign documents (same forms)."),
-        sensitive: str | None = typer.Option(None, help="Sensitive-benign documents (same forms)."),
-        tasks: str | None = typer.Option(None, help="Comma-separated tasks (default: the five paper tasks)."),
-        judges: str | None = typer.Option(None, "--judge", help="Comma-separated judges; the first decides."),
-        limit: int | None = typer.Option(None, help="At most this many documents per set."),
-        max_new_tokens: int | None = typer.Option(None, help="Tokens to generate per answer."),
-        batch_size: int | None = typer.Option(None, help="Generation batch size."),
-        generation_dtype: str | None = typer.Option(None, help="bfloat16: faster CPU generation (outputs may differ)."),
-        full: bool = typer.Option(False, "--full", help="Generate malicious answers in full (no refusal-only stop)."),
-        out: Path | None = typer.Option(None, "--out", help="Output folder (samples.jsonl, summary.json; resumable)."),
-    ) -> None:
-        """Evaluate one model over document sets x tasks and print rates with 95% CIs."""
-        from crosstask.evaluation import evaluate, result_table
+    from crosstask.evaluation.eval_config import EvalConfig
 
-        cfg = _read_config(config)
+    @group.command("run")
+    @config_options(EvalConfig, aliases={"judges": ["--judge"], "output_dir": ["--out"]})
+    def run(
+        values: dict[str, Any],
+        config: Path | None = typer.Argument(None, help="YAML evaluation config (EvalConfig keys, or under eval:)."),
+        assignments: list[str] = typer.Option([], "--set", "-s", help="Set a config value: key.path=value (YAML value)."),
+        malicious: str | None = typer.Option(None, help="Shorthand for sets.malicious: KIND:PATH, JSON spec, or .jsonl."),
+        benign: str | None = typer.Option(None, help="Shorthand for sets.benign (same forms)."),
+        sensitive: str | None = typer.Option(None, help="Shorthand for sets.sensitive-benign (same forms)."),
+        full: bool = typer.Option(False, "--full", help="Shorthand for --refusal-only '': generate malicious answers "
+                                                       "in full (no refusal-only stop)."),
+    ) -> None:
+        """Evaluate one model over document sets x tasks and print rates with 95% CIs.
+
+        Settings, later ones winning: the config file, --set, then the EvalConfig options and shorthands.
+        """
+        from crosstask.evaluation import evaluate, result_table
+        from crosstask.io import apply_assignments
+
+        cfg = apply_assignments(_read_config(config), assignments)
+        cfg.update(values)
         sets = dict(cfg.get("sets") or {})
         for label, value in (("malicious", malicious), ("benign", benign), ("sensitive-benign", sensitive)):
             if value:
                 sets[label] = parse_source(value, label)
         cfg["sets"] = sets
-        overrides = {"model": model, "adapter": adapter, "name": name, "limit": limit,
-                     "max_new_tokens": max_new_tokens, "batch_size": batch_size, "generation_dtype": generation_dtype,
-                     "output_dir": str(out) if out else None,
-                     "tasks": [t.strip() for t in tasks.split(",") if t.strip()] if tasks else None,
-                     "judges": [j.strip() for j in judges.split(",") if j.strip()] if judges else None}
-        cfg.update({k: v for k, v in overrides.items() if v is not None})
         if full:
             cfg["refusal_only"] = []
         result = evaluate(cfg)

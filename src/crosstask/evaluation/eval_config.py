@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import Any
 
 from crosstask.document import Document, set_label
 from crosstask.errors import CrosstaskError
+from crosstask.fields import config_field
 from crosstask.tasks import PAPER_TASKS
 
 
@@ -17,27 +18,34 @@ class EvalConfig:
     ``documents`` lists specs whose documents are grouped into sets by their label
     (e.g. one ``paper-format`` folder holding all three sets)."""
 
-    model: str = "smollm2-135m-instruct"
-    adapter: str | None = None
-    name: str | None = None  # the defense's name in tables (default: adapter folder name or "base")
-    dtype: str | None = None
-    prompt_format: str = "chat"
-    system_prompt: str | None = None
-    sets: dict[str, Any] = field(default_factory=dict)
-    documents: list[Any] = field(default_factory=list)
-    tasks: list[str] = field(default_factory=lambda: list(PAPER_TASKS))
-    judges: list[str] = field(default_factory=lambda: ["refusal"])  # the first decides refusal rates
-    refusal_only: list[str] = field(default_factory=lambda: ["malicious"])  # sets generated until the verdict is final
-    refusal_only_tokens: int | None = None  # cap on new tokens in refusal-only mode (None: the engine's default)
-    use_given_prompts: bool | None = None  # paper-format prompts as released; None = when present
-    limit: int | None = None  # documents per set
-    max_new_tokens: int = 128
-    batch_size: int = 16
-    generation_dtype: str | None = None
-    max_input_tokens: int | None = None  # default: the model's context minus max_new_tokens
-    seed: int = 0
-    bootstrap_resamples: int = 1000
-    output_dir: str | None = None
+    model: str = config_field("smollm2-135m-instruct", help="Model name, folder or hub id.")
+    adapter: str | None = config_field(None, help="LoRA adapter folder to attach.")
+    name: str | None = config_field(None, help="The defense's name in tables (default: the adapter folder's name or base).")
+    dtype: str | None = config_field(None, help="dtype to load the model in (default: auto).")
+    prompt_format: str = config_field("chat", help="Prompt format: chat (the tokenizer's template), alpaca or llama2.")
+    system_prompt: str | None = config_field(None, help="A system prompt before every request.")
+    sets: dict[str, Any] = config_field(factory=dict, help=(
+        "Evaluation sets: set name (malicious, benign, sensitive-benign, or qualified as malicious:harmbench) "
+        "-> source spec or list of documents."))
+    documents: list[Any] = config_field(factory=list, help=(
+        "Source specs whose documents are grouped into sets by their label (e.g. one paper-format folder)."))
+    tasks: list[str] = config_field(factory=lambda: list(PAPER_TASKS), help="Tasks (default: the five paper tasks).")
+    judges: list[str] = config_field(factory=lambda: ["refusal"], help="Judges; the first decides refusal rates.")
+    refusal_only: list[str] = config_field(factory=lambda: ["malicious"], help=(
+        "Sets generated only until the judge's verdict is final (empty: every answer in full)."))
+    refusal_only_tokens: int | None = config_field(None, help=(
+        "Cap on new tokens in refusal-only mode (default: the engine's)."))
+    use_given_prompts: bool | None = config_field(None, help=(
+        "Use paper-format prompts as released (default: when present)."))
+    limit: int | None = config_field(None, help="At most this many documents per set.")
+    max_new_tokens: int = config_field(128, help="Tokens to generate per answer.")
+    batch_size: int = config_field(16, help="Generation batch size.")
+    generation_dtype: str | None = config_field(None, help="bfloat16: faster CPU generation (outputs may differ).")
+    max_input_tokens: int | None = config_field(None, help=(
+        "Prompt budget in tokens (default: the model's context minus max_new_tokens)."))
+    seed: int = config_field(0, help="Seed of sampling and bootstrap intervals.")
+    bootstrap_resamples: int = config_field(1000, help="Bootstrap resamples of the 95% intervals.")
+    output_dir: str | None = config_field(None, help="Output folder (samples.jsonl, summary.json; resumable).")
 
     @classmethod
     def from_mapping(cls, d: dict[str, Any] | EvalConfig) -> EvalConfig:

@@ -1,24 +1,30 @@
-"""Model loading and prompt formats."""
+"""Model loading and prompt formats.
 
-from crosstask.models.loader import (
-    EMBEDDED_MODEL,
-    LoadedModel,
-    bf16_is_fast,
-    load_model,
-    load_tokenizer,
-    resolve_dtype_name,
-    resolve_model_path,
-)
-from crosstask.models.prompt_formats import PROMPT_FORMATS, build_prompt
+Names are imported on first use, so that light modules (configs naming ``EMBEDDED_MODEL``, the
+CLI) load without torch.
+"""
 
-__all__ = [
-    "EMBEDDED_MODEL",
-    "PROMPT_FORMATS",
-    "LoadedModel",
-    "bf16_is_fast",
-    "resolve_dtype_name",
-    "build_prompt",
-    "load_model",
-    "load_tokenizer",
-    "resolve_model_path",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "EMBEDDED_MODEL": "crosstask.models.names",
+    "LoadedModel": "crosstask.models.loader",
+    "bf16_is_fast": "crosstask.models.loader",
+    "load_model": "crosstask.models.loader",
+    "load_tokenizer": "crosstask.models.loader",
+    "resolve_dtype_name": "crosstask.models.loader",
+    "resolve_model_path": "crosstask.models.loader",
+    "PROMPT_FORMATS": "crosstask.models.prompt_formats",
+    "build_prompt": "crosstask.models.prompt_formats",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'crosstask.models' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

