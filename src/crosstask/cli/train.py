@@ -34,9 +34,9 @@ def register(app: typer.Typer) -> None:
 
         Settings, later ones winning: --preset, --config, --set, then the TrainConfig options.
         """
-        from crosstask.training import load_config, train
+        from crosstask.training import load_train_config, train
 
-        cfg = load_config(config, preset_name=preset, assignments=assignments, **values)
+        cfg = load_train_config(config, preset_name=preset, assignments=assignments, **values)
         result = train(cfg, dataset, out, resume=resume, overwrite=overwrite, progress=not no_progress)
         if not result.is_main_process:
             return

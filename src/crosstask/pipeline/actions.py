@@ -109,7 +109,7 @@ def defense(ctx: StageContext) -> dict[str, Any]:
     return {"manifest": read_json(manifest) if manifest.exists() else {}}
 
 
-def train(ctx: StageContext) -> dict[str, Any]:
+def train_stage(ctx: StageContext) -> dict[str, Any]:
     """LoRA-tune the base model on the defense dataset; resumes from checkpoints in the work folder."""
     from crosstask.training import TrainConfig, preset
     from crosstask.training import train as run_training
@@ -126,7 +126,7 @@ def train(ctx: StageContext) -> dict[str, Any]:
             "n_examples": result.n_examples, "n_dropped": result.n_dropped, "resumed_from": result.resumed_from}
 
 
-def evaluate(ctx: StageContext) -> dict[str, Any]:
+def eval_stage(ctx: StageContext) -> dict[str, Any]:
     """Evaluate the base model or a trained adapter on the test documents × tasks."""
     from crosstask.evaluation import evaluate as run_evaluation
     from crosstask.evaluation.results import model_metrics

@@ -155,7 +155,7 @@ def _check_tasks(tasks: list[str]) -> list[str]:
     return tasks
 
 
-class DefenseConfig(Strict):
+class DefenseSection(Strict):
     """What goes into each defense dataset besides its recipe and N (passed to the builder)."""
 
     tasks: list[str] = Field(default_factory=lambda: list(PAPER_TASKS))
@@ -167,7 +167,7 @@ class DefenseConfig(Strict):
         return _check_tasks(v)
 
 
-class EvalConfig(Strict):
+class EvalSection(Strict):
     tasks: list[str] = Field(default_factory=lambda: list(PAPER_TASKS))
     options: dict[str, Any] = Field(default_factory=dict, description="options of crosstask.evaluation")
 
@@ -192,10 +192,10 @@ class ExperimentConfig(Strict):
     stages_dir: str | None = None
     model: ModelConfig = Field(default_factory=ModelConfig)
     documents: DocumentsConfig
-    defense: DefenseConfig = Field(default_factory=DefenseConfig)
+    defense: DefenseSection = Field(default_factory=DefenseSection)
     models: list[ModelGridEntry] = Field(min_length=1)
     train: dict[str, Any] = Field(default_factory=dict, description="crosstask.training.TrainConfig fields")
-    eval: EvalConfig = Field(default_factory=EvalConfig)
+    eval: EvalSection = Field(default_factory=EvalSection)
     report: ReportConfig = Field(default_factory=ReportConfig)
 
     def output_path(self) -> Path:

@@ -61,7 +61,7 @@ def default_actions() -> dict[str, Action]:
 
     return {
         "documents": actions.documents, "testset": actions.testset, "defense": actions.defense,
-        "train": actions.train, "eval": actions.evaluate,
+        "train": actions.train_stage, "eval": actions.eval_stage,
     }
 
 

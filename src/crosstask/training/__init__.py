@@ -13,7 +13,7 @@ _EXPORTS = {
     "merge_adapter": "crosstask.training.merge",
     "PRESETS": "crosstask.training.train_config",
     "TrainConfig": "crosstask.training.train_config",
-    "load_config": "crosstask.training.train_config",
+    "load_train_config": "crosstask.training.train_config",
     "preset": "crosstask.training.train_config",
     "TrainingDiverged": "crosstask.training.trainer",
     "TrainRecipe": "crosstask.training.trainer",

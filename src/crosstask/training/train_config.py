@@ -145,7 +145,7 @@ def preset(name: str, **overrides: Any) -> TrainConfig:
     return TrainConfig.from_dict({**base, **overrides}, source=f"preset {name}")
 
 
-def load_config(
+def load_train_config(
     path: str | Path | None = None, *, preset_name: str | None = None, assignments: list[str] | None = None,
     **overrides: Any,
 ) -> TrainConfig:
