@@ -79,3 +79,23 @@ def test_tolerant_reader_drops_torn_last_line(tmp_path):
 def test_stable_hash_ignores_key_order():
     assert stable_hash({"a": 1, "b": [2]}) == stable_hash({"b": [2], "a": 1})
     assert stable_hash({"a": 1}) != stable_hash({"a": 2}) and len(stable_hash("x")) == 16
+
+
+def test_one_validation_error_formatter():
+    import pydantic
+
+    from crosstask.errors import format_validation_error
+
+    class M(pydantic.BaseModel):
+        model_config = pydantic.ConfigDict(extra="forbid")
+        n: int = 0
+
+    with pytest.raises(pydantic.ValidationError) as e:
+        M.model_validate({"n": "x", "colour": 1})
+    assert format_validation_error(e.value, "c.yaml") == "c.yaml: n: Input should be a valid integer, unable to " \
+        "parse string as an integer (and 1 more error)"
+    assert format_validation_error(e.value, "c.yaml", prefix="train").startswith("c.yaml: train.n: ")
+    assert format_validation_error(e.value, "cfg", quote_field=True).startswith("cfg: field 'n': Input should")
+    with pytest.raises(pydantic.ValidationError) as e:
+        M.model_validate({"colour": 1})
+    assert format_validation_error(e.value, "c.yaml") == "c.yaml: colour: unknown key"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 
 class CrosstaskError(Exception):
@@ -32,3 +33,16 @@ class InputError(CrosstaskError):
             parts.append(f"field '{field}'")
         parts.append(message)
         super().__init__(": ".join(parts))
+
+
+def format_validation_error(err: Any, where: str, *, prefix: str = "", quote_field: bool = False) -> str:
+    """The one formatter of config validation errors (a pydantic ``ValidationError``): one line,
+    ``where: key.path: message`` (``where: field 'key.path': message`` with ``quote_field``), the key
+    path under ``prefix``, an unknown key named as such, plus how many more errors there are."""
+    errors = err.errors()
+    first = errors[0]
+    loc = ".".join([*([prefix] if prefix else []), *(str(p) for p in first["loc"])]) or "(top level)"
+    msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
+    more = len(errors) - 1
+    suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+    return f"{where}: {f'field {loc!r}' if quote_field else loc}: {msg}{suffix}"

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from crosstask.document import set_label
-from crosstask.errors import CrosstaskError
+from crosstask.errors import CrosstaskError, format_validation_error
 from crosstask.io import apply_assignments, read_yaml
 from crosstask.tasks import PAPER_TASKS, get_task
 
@@ -268,18 +268,6 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     for parent in parents:
         merged = deep_merge(merged, load_raw(path.parent / parent, (*_seen, path)))
     return deep_merge(merged, data)
-
-
-def format_validation_error(err: ValidationError, where: str) -> str:
-    """One line: ``where: key.path: message`` (plus how many more errors there are)."""
-    first = err.errors()[0]
-    loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
-    msg = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        msg = "unknown key"
-    more = len(err.errors()) - 1
-    suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
-    return f"{where}: {loc}: {msg}{suffix}"
 
 
 def validate(raw: dict[str, Any], where: str = "config") -> ExperimentConfig:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
-from crosstask.errors import CrosstaskError
+from crosstask.errors import CrosstaskError, format_validation_error
 
 # Keys of the stages' configs that the experiment fills in, and where the user sets them instead.
 TRAIN_SET_BY_PIPELINE = {"base_model": "model.name", "prompt_format": "model.prompt_format",
@@ -40,10 +40,7 @@ def _dataclass_model(dc: type, exclude: set[str], extra_fields: dict[str, Any]) 
 
 
 def _raise(e: ValidationError, prefix: str, where: str) -> None:
-    err = e.errors()[0]
-    loc = ".".join([prefix, *(str(p) for p in err["loc"])])
-    msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
-    raise CrosstaskError(f"{where}: {loc}: {msg}") from None
+    raise CrosstaskError(format_validation_error(e, where, prefix=prefix)) from None
 
 
 def _refuse_pipeline_keys(section: dict[str, Any], owned: dict[str, str], prefix: str, where: str) -> None:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from crosstask.errors import CrosstaskError
+from crosstask.errors import CrosstaskError, format_validation_error
 from crosstask.io import read_yaml_section, stable_hash
 from crosstask.models.names import EMBEDDED_MODEL
 from crosstask.tasks import PAPER_TASKS, get_task
@@ -105,13 +105,6 @@ class DefenseConfig(BaseModel):
         return stable_hash(self.model_dump(mode="json", exclude={"progress"}))
 
 
-def _first_error(e: ValidationError, where: str) -> CrosstaskError:
-    err = e.errors()[0]
-    loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-    msg = err["msg"].removeprefix("Value error, ")
-    return CrosstaskError(f"{where}: field '{loc}': {msg}")
-
-
 def parse_defense_config(data: dict[str, Any], where: str = "defense config") -> DefenseConfig:
     """Validate a mapping; the first problem becomes a one-line error naming the field."""
     if not isinstance(data, dict):
@@ -119,7 +112,7 @@ def parse_defense_config(data: dict[str, Any], where: str = "defense config") ->
     try:
         return DefenseConfig.model_validate(data)
     except ValidationError as e:
-        raise _first_error(e, where) from None
+        raise CrosstaskError(format_validation_error(e, where, quote_field=True)) from None
 
 
 def read_config_mapping(path: str | Path) -> dict[str, Any]:
