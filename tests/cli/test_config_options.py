@@ -36,6 +36,12 @@ def _defense_config():
     return DefenseConfig
 
 
+def _harvest_settings():
+    from crosstask.data.harvest import HarvestSettings
+
+    return HarvestSettings
+
+
 # command, its config class, its own run options, shorthand options -> the field they set
 COMMANDS = [
     (("train",), _train_config,
@@ -43,6 +49,8 @@ COMMANDS = [
     (("eval", "run"), _eval_config, {"config", "assignments"},
      {"malicious": "sets", "benign": "sets", "sensitive": "sets", "full": "refusal_only"}),
     (("data", "build"), _defense_config, {"config", "assignments", "out", "overwrite"}, {}),
+    (("data", "harvest"), _harvest_settings, {"config", "assignments", "out", "kind", "goals", "limit", "n", "prefill"},
+     {}),
 ]
 
 

@@ -13,6 +13,7 @@ from rich.table import Table
 from crosstask.cli._common import console
 from crosstask.cli.config_options import config_options
 from crosstask.data.defense.defense_config import DefenseConfig
+from crosstask.data.harvest.harvest_settings import HarvestSettings
 from crosstask.errors import CrosstaskError
 
 data_app = typer.Typer(help="Harvest documents and build defense datasets.", no_args_is_help=True)
@@ -176,33 +177,32 @@ def _render_example(e: Any) -> str:
 
 
 @data_app.command("harvest")
+@config_options(HarvestSettings)
 def harvest(
+    values: dict[str, Any],
     out: Path = typer.Option(..., "--out", "-o", help="JSONL file of harvested documents (Document dicts)."),
-    kind: str = typer.Option("malicious", help="malicious (answers to harmful goals) | news | sensitive."),
+    config: Path | None = typer.Option(None, "--config", "-c",
+                                       help="YAML harvest settings (HarvestSettings keys, or under 'harvest:')."),
+    assignments: list[str] = typer.Option([], "--set", "-s", help="Set a config value: key.path=value (YAML value)."),
+    kind: str = typer.Option("malicious", help="What to harvest: malicious (answers to harmful goals) | news | "
+                                               "sensitive."),
     goals: str = typer.Option("advbench", help="Harmful goals for --kind malicious: a source (advbench, ...)."),
     limit: int | None = typer.Option(None, help="Harvest only the first LIMIT goals."),
     n: int = typer.Option(20, "--n", help="Documents for --kind news|sensitive."),
-    model: str | None = typer.Option(None, help="Generator model (default: the embedded model)."),
-    max_new_tokens: int = typer.Option(192, help="Tokens generated per document."),
-    batch_size: int = typer.Option(16, help="Prompts per generation batch."),
-    temperature: float = typer.Option(0.0, help="0 = greedy; above 0 samples with --seed."),
-    seed: int = typer.Option(0, help="Sampling seed and topic order."),
     prefill: str | None = typer.Option(None, help="Compliance prefill template ({target}, {goal})."),
-    min_words: int = typer.Option(20, help="Drop generations shorter than this many words."),
 ) -> None:
-    """Generate documents (cached and resumable) and write them to a JSONL file."""
-    from crosstask.data.harvest import (
-        HarvestSettings,
-        generate_benign_documents,
-        harvest_malicious_documents,
-    )
+    """Generate documents (cached and resumable) and write them to a JSONL file.
+
+    Settings, later ones winning: --config, --set, then the HarvestSettings options.
+    """
+    from crosstask.data.harvest import generate_benign_documents, harvest_malicious_documents
     from crosstask.data.harvest.prompts import DEFAULT_PREFILL
     from crosstask.data.sources import load_source
-    from crosstask.io import write_jsonl
-    from crosstask.models import EMBEDDED_MODEL
+    from crosstask.io import apply_assignments, read_yaml_section, write_jsonl
 
-    settings = HarvestSettings(model=model or EMBEDDED_MODEL, max_new_tokens=max_new_tokens, batch_size=batch_size,
-                               temperature=temperature, seed=seed, min_words=min_words)
+    raw = read_yaml_section(config, "harvest") if config is not None else {}
+    settings = HarvestSettings.from_mapping(apply_assignments(raw, assignments) | values,
+                                            where=str(config) if config else "command line")
     if kind == "malicious":
         goal_docs = load_source(parse_source(goals))
         if limit is not None:

@@ -1,7 +1,24 @@
-"""Batched text generation shared by harvesting, self-distillation and evaluation."""
+"""Batched text generation shared by harvesting, self-distillation and evaluation.
 
-from crosstask.generation.cache import GenerationCache
-from crosstask.generation.engine import cache_keys, generate
-from crosstask.generation.settings import GenerationSettings
+Names are imported on first use, so that the settings load without torch.
+"""
 
-__all__ = ["GenerationCache", "GenerationSettings", "cache_keys", "generate"]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "GenerationCache": "crosstask.generation.cache",
+    "GenerationSettings": "crosstask.generation.settings",
+    "cache_keys": "crosstask.generation.engine",
+    "generate": "crosstask.generation.engine",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'crosstask.generation' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -1,20 +1,27 @@
 """Harvesting documents: malicious ones from harmful goals answered under a compliance
-prefill (as the paper's documents were attack outputs), benign ones from topic seeds."""
+prefill (as the paper's documents were attack outputs), benign ones from topic seeds.
 
-from crosstask.data.harvest.harvester import (
-    HarvestRequest,
-    HarvestResult,
-    HarvestSettings,
-    generate_benign_documents,
-    harvest_documents,
-    harvest_malicious_documents,
-)
+Names are imported on first use, so that the settings (``harvest_settings``) load without torch.
+"""
 
-__all__ = [
-    "HarvestRequest",
-    "HarvestResult",
-    "HarvestSettings",
-    "generate_benign_documents",
-    "harvest_documents",
-    "harvest_malicious_documents",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "HarvestSettings": "crosstask.data.harvest.harvest_settings",
+    "HarvestRequest": "crosstask.data.harvest.harvester",
+    "HarvestResult": "crosstask.data.harvest.harvester",
+    "generate_benign_documents": "crosstask.data.harvest.harvester",
+    "harvest_documents": "crosstask.data.harvest.harvester",
+    "harvest_malicious_documents": "crosstask.data.harvest.harvester",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'crosstask.data.harvest' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

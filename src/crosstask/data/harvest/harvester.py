@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crosstask.data.harvest.clean import clean_generated, normalized_hash
+from crosstask.data.harvest.harvest_settings import HarvestSettings
 from crosstask.data.harvest.models import shared_model
 from crosstask.data.harvest.prompts import (
     COUNTERPART_FRAMINGS,
@@ -33,59 +34,12 @@ from crosstask.data.harvest.refusal_filter import refusal_checker
 from crosstask.data.quality import distinct_n
 from crosstask.document import Document, Label
 from crosstask.errors import CrosstaskError
-from crosstask.generation import GenerationCache, GenerationSettings, cache_keys, generate
+from crosstask.generation import GenerationCache, cache_keys, generate
 from crosstask.io import stable_hash
-from crosstask.models import EMBEDDED_MODEL, build_prompt, resolve_dtype_name
+from crosstask.models import build_prompt
 from crosstask.seeding import rng
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class HarvestSettings:
-    """How documents are generated. ``temperature == 0`` means greedy decoding."""
-
-    model: str = EMBEDDED_MODEL
-    max_new_tokens: int = 192
-    batch_size: int = 16
-    seed: int = 0
-    temperature: float = 0.0
-    top_p: float = 1.0
-    dtype: str = "auto"  # bf16 only where it is fast (see models.loader.bf16_is_fast)
-    prompt_format: str = "chat"
-    # Repetition control: the 135M generator otherwise degenerates into list loops, a surface tell.
-    repetition_penalty: float = 1.2
-    min_words: int = 20  # shorter generations are dropped
-    min_distinct2: float = 0.5  # generations that repeat themselves more (loops) are dropped
-    progress: bool = True
-    # Use only generations already cached (never load a model): rebuild from a copied cache, or
-    # stop an expensive harvest early and keep what is done. Missing ones are counted, not made.
-    only_cached: bool = False
-
-    def generation(self) -> GenerationSettings:
-        return GenerationSettings(
-            max_new_tokens=self.max_new_tokens,
-            do_sample=self.temperature > 0,
-            temperature=self.temperature if self.temperature > 0 else 1.0,
-            top_p=self.top_p,
-            seed=self.seed,
-            batch_size=self.batch_size,
-            repetition_penalty=self.repetition_penalty,
-        )
-
-    def weights(self) -> dict[str, Any]:
-        """The generator's identity in the cache key: model, load dtype and prompt format."""
-        return {"model": self.model, "dtype": resolve_dtype_name(self.dtype), "prompt_format": self.prompt_format}
-
-    def key(self) -> dict[str, Any]:
-        """Everything that changes a generation (not batch size, progress or the filters), as the
-        documents' ``meta.settings`` and cache records show it (the cache key itself is the engine's:
-        :meth:`HarvestRequest.cache_key`)."""
-        return {"model": self.model, "dtype": resolve_dtype_name(self.dtype), "prompt_format": self.prompt_format,
-                "max_new_tokens": self.max_new_tokens, "do_sample": self.temperature > 0,
-                "temperature": self.temperature if self.temperature > 0 else 1.0, "top_p": self.top_p,
-                "seed": self.seed} | (
-                    {"repetition_penalty": self.repetition_penalty} if self.repetition_penalty != 1.0 else {})
 
 
 @dataclass(frozen=True)
