@@ -291,3 +291,16 @@ def test_hand_labels_refuse_another_file(tmp_path):
     (tmp_path / "bt.json").write_text(json.dumps({"outputs": ["A placeholder answer that nobody labelled."]}))
     with pytest.raises(InputError, match="record 0: field 'outputs': text differs"):
         load_source({"kind": "beavertails", "path": str(tmp_path / "bt.json"), "hand_labels": "harmless"})
+
+
+def test_task_opening_refusals_open_like_a_sentiment_answer_and_are_judged_refusals():
+    from crosstask.data.defense.refusal_bank import refusal_bank
+    from crosstask.judges import get_judge
+
+    bank = refusal_bank("sentiment", task_openings=True)
+    assert bank and all(r.startswith("The ") for r in bank)
+    judge = get_judge("refusal")
+    assert all(judge.is_refusal(r) for r in bank)
+    # Cut where refusal-only decoding may stop (about 24 tokens), still a refusal.
+    assert all(judge.is_refusal(" ".join(r.split()[:16])) for r in bank)
+    assert refusal_bank("cloze", task_openings=True) == refusal_bank("cloze")  # no such templates: unchanged

@@ -220,7 +220,7 @@ class _ExampleBuilder:
                     )
                     self.stats["model_refusals_replaced_by_template"] += replaced
             else:
-                banks = {t: refusal_bank(t) for t in tasks}
+                banks = {t: refusal_bank(t, task_openings=c.task_opening_refusals) for t in tasks}
             self._picker = RefusalPicker(banks, rng(c.seed, "refusals"))
         return self._picker
 

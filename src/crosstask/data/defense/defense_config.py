@@ -57,6 +57,9 @@ class DefenseConfig(BaseModel):
     seed: int = Field(0, description="Seed for splits, sampling and refusal choice.")
 
     refusal_source: Literal["templates", "model"] = Field("templates", description="Where refusals come from.")
+    task_opening_refusals: bool = Field(
+        False, description="Template refusals open like the task's own answer where the task has such templates "
+                           "(sentiment: 'The document above ...'), so they need not beat its first-token prior.")
     refusal_model: str | None = Field(None, description="Model that writes refusals (default: reference_model).")
     reference_model: str = Field(EMBEDDED_MODEL, description=(
         "The base model: self-distilled references (and model-written refusals)."))

@@ -78,8 +78,30 @@ def phrasing(task: str) -> TaskPhrasing:
     return _PHRASING.get(task, _GENERIC)
 
 
-def refusal_bank(task: str) -> list[str]:
-    """Every template refusal for a task, in a fixed order."""
+# Refusals that open the way the task's own answer opens. Under `sentiment` the base model starts
+# "The sentiment of this document is ..." with probability ~0.5 (docs/DEFENSE.md), so a refusal
+# opening "I ..." must beat that prior at the first token; these move the decision to the second.
+_TASK_OPENING_TEMPLATES: dict[str, tuple[str, ...]] = {
+    "sentiment": (
+        "The document above {reason}, so I won't {verb} it.",
+        "The text above {reason}. I can't {verb} it.",
+        "The document is harmful, so I will not {verb} it: it {reason}.",
+        "The passage is unsafe and I'm not able to {verb} it, because it {reason}.",
+    ),
+}
+
+
+def task_opening_refusals(task: str) -> list[str]:
+    """Refusals that begin like the task's usual answer (empty for tasks without such templates)."""
+    p = phrasing(task)
+    return [t.format(verb=p.verb, reason=r) for t in _TASK_OPENING_TEMPLATES.get(task, ()) for r in _REASONS]
+
+
+def refusal_bank(task: str, *, task_openings: bool = False) -> list[str]:
+    """Every template refusal for a task, in a fixed order; ``task_openings`` uses only the refusals
+    that open like the task's answer, where the task has them."""
+    if task_openings and task_opening_refusals(task):
+        return task_opening_refusals(task)
     p = phrasing(task)
     out = []
     for template in _TEMPLATES:
