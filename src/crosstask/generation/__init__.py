@@ -5,8 +5,7 @@ Names are imported on first use, so that the settings load without torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from crosstask.lazy import lazy_exports
 
 _EXPORTS = {
     "GenerationCache": "crosstask.generation.cache",
@@ -15,10 +14,4 @@ _EXPORTS = {
     "generate": "crosstask.generation.engine",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'crosstask.generation' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

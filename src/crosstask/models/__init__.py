@@ -6,8 +6,7 @@ CLI) load without torch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from crosstask.lazy import lazy_exports
 
 _EXPORTS = {
     "EMBEDDED_MODEL": "crosstask.models.names",
@@ -21,10 +20,4 @@ _EXPORTS = {
     "build_prompt": "crosstask.models.prompt_formats",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'crosstask.models' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -6,8 +6,7 @@ Names are imported on first use, so that the configuration (``train_config``: th
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from crosstask.lazy import lazy_exports
 
 _EXPORTS = {
     "merge_adapter": "crosstask.training.merge",
@@ -21,10 +20,4 @@ _EXPORTS = {
     "train": "crosstask.training.trainer",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'crosstask.training' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

@@ -6,8 +6,7 @@ Names are imported on first use, so that the configuration (``defense_config``: 
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from crosstask.lazy import lazy_exports
 
 _EXPORTS = {
     "build_defense_dataset": "crosstask.data.defense.builder",
@@ -21,10 +20,4 @@ _EXPORTS = {
     "DefenseExample": "crosstask.data.defense.schema",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'crosstask.data.defense' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)

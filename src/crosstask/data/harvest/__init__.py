@@ -6,8 +6,7 @@ Names are imported on first use, so that the settings (``harvest_settings``) loa
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from crosstask.lazy import lazy_exports
 
 _EXPORTS = {
     "HarvestSettings": "crosstask.data.harvest.harvest_settings",
@@ -18,10 +17,4 @@ _EXPORTS = {
     "harvest_malicious_documents": "crosstask.data.harvest.harvester",
 }
 
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'crosstask.data.harvest' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__, __all__ = lazy_exports(__name__, _EXPORTS)
