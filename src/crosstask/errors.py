@@ -35,14 +35,19 @@ class InputError(CrosstaskError):
         super().__init__(": ".join(parts))
 
 
-def format_validation_error(err: Any, where: str, *, prefix: str = "", quote_field: bool = False) -> str:
+def format_validation_error(
+    err: Any, where: str, *, prefix: str = "", quote_field: bool = False, unknown: str = "unknown key"
+) -> str:
     """The one formatter of config validation errors (a pydantic ``ValidationError``): one line,
     ``where: key.path: message`` (``where: field 'key.path': message`` with ``quote_field``), the key
-    path under ``prefix``, an unknown key named as such, plus how many more errors there are."""
+    path under ``prefix``, an unknown key named as such (``unknown``), plus how many more errors there
+    are. An error of the whole mapping (no key path) reads ``where: message``."""
     errors = err.errors()
     first = errors[0]
-    loc = ".".join([*([prefix] if prefix else []), *(str(p) for p in first["loc"])]) or "(top level)"
-    msg = "unknown key" if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
+    loc = ".".join([*([prefix] if prefix else []), *(str(p) for p in first["loc"])])
+    msg = unknown if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
     more = len(errors) - 1
     suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+    if not loc:
+        return f"{where}: {msg}{suffix}"
     return f"{where}: {f'field {loc!r}' if quote_field else loc}: {msg}{suffix}"

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from placeholders import placeholder_docs
 from typer.testing import CliRunner
 
-from crosstask.cli.data import parse_source
 from crosstask.cli.main import app
 from crosstask.errors import CrosstaskError
 
@@ -22,18 +20,6 @@ def _write_docs(path, label, n):
         lines.append(json.dumps(rec) + "\n")
     path.write_text("".join(lines), encoding="utf-8")
     return str(path)
-
-
-def test_parse_source_forms(tmp_path):
-    assert parse_source("advbench") == {"kind": "advbench"}
-    assert parse_source("{kind: harvest, goals: {kind: advbench}, limit: 5}") == {
-        "kind": "harvest", "goals": {"kind": "advbench"}, "limit": 5}
-    assert parse_source("documents:/x.jsonl") == {"kind": "documents", "path": "/x.jsonl"}
-    p = tmp_path / "d.jsonl"
-    p.write_text("")
-    assert parse_source(str(p)) == {"kind": "documents", "path": str(p)}
-    with pytest.raises(CrosstaskError, match="not a file, a known kind"):
-        parse_source("nonsense-kind")
 
 
 def test_build_and_inspect(tmp_path):

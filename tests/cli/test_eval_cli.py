@@ -7,20 +7,11 @@ import json
 from placeholders import placeholder_docs
 from typer.testing import CliRunner
 
-from crosstask.cli.evaluate import parse_source
 from crosstask.cli.main import app
 
 
 def _write_docs(path, label, n):
     path.write_text("".join(json.dumps(d.to_dict()) + "\n" for d in placeholder_docs(n, label)), encoding="utf-8")
-
-
-def test_parse_source_forms(tmp_path):
-    assert parse_source("paper-format:/x", "benign") == {"kind": "paper-format", "path": "/x", "sets": ["benign"]}
-    assert parse_source('{"kind": "beavertails", "limit": 3}') == {"kind": "beavertails", "limit": 3}
-    p = tmp_path / "d.jsonl"
-    p.write_text("")
-    assert parse_source(str(p)) == {"kind": "documents", "path": str(p)}
 
 
 def test_eval_run_and_matrix(tmp_path):

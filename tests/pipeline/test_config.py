@@ -78,7 +78,7 @@ def test_extends_deep_merges_and_resolves_paths_relative_to_each_file(tmp_path):
     cfg = load_config(child)
     assert cfg.name == "child" and cfg.seed == 3
     assert cfg.documents.heldout.malicious == 5 and cfg.documents.heldout.benign == 2
-    assert cfg.train == {"preset": "cpu", "max_steps": 20}
+    assert cfg.train.given() == {"preset": "cpu", "max_steps": 20}
     assert cfg.documents.sources[0].path == str(tmp_path / "base" / "docs.jsonl")
     assert cfg.output_path() == tmp_path / "base" / "runs" / "base"
 
@@ -111,7 +111,7 @@ def test_overrides_set_values_by_key_path(tmp_path, monkeypatch):
     path = write(tmp_path / "x.yaml", {**minimal(), "models": [{"recipe": "mixed", "n": 2}]})
     monkeypatch.chdir(tmp_path)
     cfg = load_config(path, ["models.0.n=[5, 10]", "train.max_steps=3", "documents.sources.0.path=goals.yaml"])
-    assert cfg.models[0].n == [5, 10] and cfg.train == {"max_steps": 3}
+    assert cfg.models[0].n == [5, 10] and cfg.train.given() == {"max_steps": 3}
     assert cfg.documents.sources[0].path == str(tmp_path / "goals.yaml")
     assert "models.3: no such list item" in error_of_overrides(path, ["models.3.n=1"])
     assert "train.max_steps: Input should be a valid integer" in error_of_overrides(path, ["train.max_steps=lots"])
@@ -121,3 +121,58 @@ def error_of_overrides(path, overrides) -> str:
     with pytest.raises(CrosstaskError) as e:
         load_config(path, overrides)
     return str(e.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        # the typed sections: a bad key or value anywhere is one line with its key path
+        ({"models": [{"recipe": "mixed", "n": 2, "builder": {"sensitive_ratoi": 1}}]},
+         "x.yaml: models.0.builder.sensitive_ratoi: unknown key"),
+        ({"models": [{"recipe": "mixed", "n": 2, "train": {"num_epochs": "two"}}]},
+         "x.yaml: models.0.train.num_epochs: Input should be a valid integer"),
+        ({"eval": {"options": {"judges": "refusal"}}}, "x.yaml: eval.options.judges: Input should be a valid list"),
+        ({"defense": {"builder": {"opening_augmentation": 2}}},
+         "x.yaml: defense.builder.opening_augmentation: Input should be less than or equal to 1"),
+        # keys the experiment fills are refused wherever a section takes the stage's options
+        ({"defense": {"builder": {"seed": 1}}}, "x.yaml: defense.builder.seed: set by the experiment; use seed instead"),
+        ({"defense": {"builder": {"reference_model": "m"}}},
+         "x.yaml: defense.builder.reference_model: set by the experiment; use model.name instead"),
+        ({"models": [{"recipe": "mixed", "n": 2, "train": {"base_model": "m"}}]},
+         "x.yaml: models.0.train.base_model: set by the experiment; use model.name instead"),
+        ({"models": [{"recipe": "mixed", "n": 2, "builder": {"n": 5}}]},
+         "x.yaml: models.0.builder.n: set by the experiment; use models instead"),
+        ({"eval": {"options": {"output_dir": "o"}}}, "x.yaml: eval.options.output_dir: set by the experiment"),
+        # what the stages will build: a preset and the options over it, a model's overrides merged in
+        ({"train": {"preset": "cpu", "cutoff_len": 2048}},
+         "x.yaml: train: max_tokens_per_micro_batch (1024) must be at least cutoff_len (2048)"),
+        ({"train": {"preset": "cpu"}, "models": [{"recipe": "mixed", "n": 2, "train": {"cutoff_len": 2048}}]},
+         "x.yaml: models.0.train: max_tokens_per_micro_batch (1024) must be at least cutoff_len (2048)"),
+    ],
+)
+def test_typed_sections_name_the_key_path(tmp_path, change, expected):
+    path = write(tmp_path / "x.yaml", deep_merge(minimal(), change))
+    msg = error_of(path)
+    assert msg.startswith(str(tmp_path / "x.yaml")) and expected.split(": ", 1)[1] in msg, msg
+
+
+def test_sections_are_the_stages_option_types(tmp_path):
+    from crosstask.data.defense import DefenseOptions
+    from crosstask.evaluation import EvalOptions
+    from crosstask.pipeline.plan import expand_models
+    from crosstask.training import TrainSection
+
+    path = tmp_path / "x.yaml"
+    path.write_text(yaml.safe_dump({**minimal(), "models": [
+        {"recipe": "mixed", "n": 2, "name": "v", "builder": {"sensitive_ratio": 2.0}, "train": {"task_weights": {"case": 2.0}}}]})
+        + "train: {preset: cpu, learning_rate: 1e-3, task_weights: {cloze: 3.0}}\n"
+        + "defense: {builder: {benign_ratio: 0.5}}\neval: {options: {max_new_tokens: 8}}\n")
+    cfg = load_config(str(path))
+    assert isinstance(cfg.train, TrainSection) and isinstance(cfg.defense.builder, DefenseOptions)
+    assert isinstance(cfg.eval.options, EvalOptions) and isinstance(cfg.models[0].train, TrainSection)
+    assert cfg.train.learning_rate == 0.001  # YAML reads 1e-3 as a string
+    assert cfg.eval.options.max_new_tokens == 8 and cfg.eval.options.batch_size == 16
+    assert cfg.train_config().learning_rate == 0.001 and cfg.train_config().lora_r == 16  # the cpu preset
+    (m,) = expand_models(cfg)
+    assert dict(m.builder) == {"benign_ratio": 0.5, "sensitive_ratio": 2.0}  # merged, only what was given
+    assert dict(m.train) == {"preset": "cpu", "learning_rate": 0.001, "task_weights": {"cloze": 3.0, "case": 2.0}}

@@ -37,14 +37,14 @@ def test_dry_run(name, tmp_path, no_models):
 def test_paper_grids_are_the_papers():
     for name, fmt in (("paper-llama2", "llama2"), ("paper-llama1", "alpaca")):
         cfg = load_config(CONFIGS / f"{name}.yaml")
-        assert cfg.model.prompt_format == fmt and cfg.train == {"preset": "paper"}
+        assert cfg.model.prompt_format == fmt and cfg.train.given() == {"preset": "paper"}
         from crosstask.pipeline.plan import expand_models
 
         models = expand_models(cfg)
         singles = {(m.recipe, m.n) for m in models if m.recipe.startswith("single:")}
         assert singles == {(f"single:{t}", n) for t in cfg.defense.tasks for n in (10, 50, 100, 200, 500, 1000, 2000)}
         assert sorted(m.n for m in models if m.recipe == "mixed") == [2, 10, 20, 100, 200, 400]
-        assert cfg.defense.builder["safety"]["n"] == 100 and cfg.defense.builder["general"]["n"] == 20000
+        assert cfg.defense.builder.safety.n == 100 and cfg.defense.builder.general.n == 20000
     assert load_config(CONFIGS / "paper-llama2.yaml").model.name == "meta-llama/Llama-2-7b-chat-hf"
 
 

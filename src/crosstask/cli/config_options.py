@@ -1,28 +1,32 @@
 """CLI options derived from a typed config's fields (the TRL ``HfArgumentParser`` idea).
 
 :func:`config_options` turns a command body ``body(values, **own)`` into a typer command that
-has the body's own parameters plus one option per field of a config class (a dataclass whose
-fields carry ``metadata["help"]``, or a pydantic model whose fields carry ``description``):
+has the body's own parameters plus one option per field of a config class (a
+:class:`~crosstask.config_model.ConfigModel` whose fields carry ``description``):
 ``--field-name`` with the field's help text. A field that is itself a model becomes one option
 per sub-field (``--safety-path``, ``--safety-n``). A flag therefore cannot drift from its config
 key: add a field and the command has its option. ``values`` holds the fields that were given,
 parsed to their type (lists comma-separated, mappings and other structures as YAML).
+
+Every such command also takes ``--config FILE`` and ``--set key.path=value``;
+:func:`command_settings` layers them (the file, then ``--set``, then the options).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 import types
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import typer
 from pydantic import BaseModel
 
 from crosstask.errors import CrosstaskError
+from crosstask.io import apply_assignments, read_yaml_section
 
 Parser = Callable[[Any], Any]
 
@@ -36,12 +40,9 @@ class ConfigField:
     help: str
 
 
-def config_fields(cls: type) -> list[ConfigField]:
-    """The fields of a config class (dataclass or pydantic model), in order, with type and help."""
-    if isinstance(cls, type) and issubclass(cls, BaseModel):
-        return [ConfigField(name, info.annotation, info.description or "") for name, info in cls.model_fields.items()]
-    hints = typing.get_type_hints(cls)
-    return [ConfigField(f.name, hints[f.name], f.metadata.get("help", "")) for f in dataclasses.fields(cls)]
+def config_fields(cls: type[BaseModel]) -> list[ConfigField]:
+    """The fields of a config class, in order, with type and help."""
+    return [ConfigField(name, info.annotation, info.description or "") for name, info in cls.model_fields.items()]
 
 
 def _unwrap_optional(hint: Any) -> Any:
@@ -156,3 +157,36 @@ def config_options(
         return command
 
     return wrap
+
+
+# The options every config-derived command has besides its fields.
+CONFIG_HELP = "YAML file of {cls} keys (or its '{section}:' section{more})."
+SET_HELP = "Set a config value: key.path=value (YAML value)."
+
+
+def config_option(cls: type, section: str, more: str = "") -> Any:
+    """The ``--config/-c FILE`` option of a command configured by ``cls``."""
+    return typer.Option(None, "--config", "-c", help=CONFIG_HELP.format(cls=cls.__name__, section=section, more=more))
+
+
+def set_option() -> Any:
+    """The repeatable ``--set/-s key.path=value`` option."""
+    return typer.Option([], "--set", "-s", help=SET_HELP)
+
+
+def read_section(path: Path | None, section: str) -> dict[str, Any]:
+    """The settings of a ``--config`` file: its ``section:`` mapping, or the whole file (none: empty)."""
+    return read_yaml_section(path, section) if path is not None else {}
+
+
+def command_settings(cls: type[BaseModel], base: Mapping[str, Any], assignments: Sequence[str],
+                     values: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of a command, later ones winning: ``base`` (the config file), the ``--set``
+    assignments, then the options given (``values``; a sub-model's options merge into it)."""
+    settings = apply_assignments(dict(base), assignments)
+    for name, value in values.items():
+        field = cls.model_fields.get(name)
+        if field is not None and _submodel(field.annotation) is not None and isinstance(value, dict):
+            value = {**(settings.get(name) or {}), **value}
+        settings[name] = value
+    return settings

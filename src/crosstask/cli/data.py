@@ -6,15 +6,25 @@ from pathlib import Path
 from typing import Any
 
 import typer
-import yaml
+from pydantic import Field
 from rich.panel import Panel
 from rich.table import Table
 
 from crosstask.cli._common import console
-from crosstask.cli.config_options import config_options
+from crosstask.cli.config_options import (
+    command_settings,
+    config_option,
+    config_options,
+    read_section,
+    set_option,
+)
+from crosstask.config_model import ConfigModel
 from crosstask.data.defense.defense_config import DefenseConfig
 from crosstask.data.harvest.harvest_settings import HarvestSettings
+from crosstask.data.sources.registry import parse_source
 from crosstask.errors import CrosstaskError
+
+__all__ = ["InspectConfig", "data_app", "parse_source", "register"]
 
 data_app = typer.Typer(help="Harvest documents and build defense datasets.", no_args_is_help=True)
 
@@ -26,28 +36,21 @@ def register(app: typer.Typer) -> None:
     app.add_typer(data_app, name="data")
 
 
-def parse_source(value: str) -> dict[str, Any]:
-    """A source spec from the command line: a YAML/JSON mapping (``{kind: advbench}``),
-    ``KIND:PATH``, a bare registered kind, or a ``.jsonl`` file of documents."""
-    from crosstask.data.sources import list_sources
+def defense_file_settings(path: Path | None) -> dict[str, Any]:
+    """The defense settings of a ``--config`` file. An experiment config (``crosstask run``'s) gives its
+    ``defense.builder`` and what it fills itself: ``defense.tasks``, ``model:`` and ``seed`` (the recipe,
+    N and documents come from the command line). Any other file: DefenseConfig keys, or the same under
+    ``data:``, and an ``out:`` folder."""
+    if path is None:
+        return {}
+    from crosstask.data.defense.defense_config import read_config_mapping
+    from crosstask.pipeline.experiment_config import defense_fields, experiment_or_none
 
-    value = value.strip()
-    if value.startswith("{"):
-        try:
-            spec = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise CrosstaskError(f"source spec {value!r} is not a valid mapping") from None
-        if not isinstance(spec, dict) or "kind" not in spec:
-            raise CrosstaskError(f"source spec {value!r} needs a 'kind'")
-        return spec
-    if Path(value).exists():
-        return {"kind": "documents", "path": value}
-    if value in list_sources():
-        return {"kind": value}
-    kind, sep, path = value.partition(":")
-    if sep and kind in list_sources():
-        return {"kind": kind, "path": path}
-    raise CrosstaskError(f"source {value!r}: not a file, a known kind ({', '.join(list_sources())}) or KIND:PATH")
+    exp = experiment_or_none(path)
+    if exp is None:
+        return read_config_mapping(path)
+    return {**exp.defense.builder.given(), "tasks": list(exp.defense.tasks),
+            **defense_fields(exp.model.model_dump(), exp.seed)}
 
 
 def _counts_table(manifest: Any) -> Table:
@@ -72,9 +75,9 @@ def _source_list(values: list[str]) -> list[dict[str, Any]]:
                 custom={name: (list[str], _source_list) for name in ("malicious", "benign", "sensitive")})
 def build(
     values: dict[str, Any],
-    config: Path | None = typer.Option(None, "--config", "-c", help="YAML config (keys of DefenseConfig; "
-                                       "optionally under 'data:'; 'out:' sets the output folder)."),
-    assignments: list[str] = typer.Option([], "--set", "-s", help="Set a config value: key.path=value (YAML value)."),
+    config: Path | None = config_option(DefenseConfig, "data", "; 'out:' sets the output folder; or an "
+                                        "experiment config: its defense:, model: and seed"),
+    assignments: list[str] = set_option(),
     out: Path | None = typer.Option(None, "--out", "-o", help="Output folder."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
 ) -> None:
@@ -84,16 +87,11 @@ def build(
     is repeatable: KIND, KIND:PATH, a mapping, or a .jsonl file).
     """
     from crosstask.data.defense import build_defense_dataset, parse_defense_config
-    from crosstask.data.defense.defense_config import read_config_mapping
-    from crosstask.io import apply_assignments
 
-    settings: dict[str, Any] = read_config_mapping(config) if config is not None else {}
+    settings = defense_file_settings(config)
     out = out or (Path(settings["out"]) if settings.get("out") else None)
     settings.pop("out", None)
-    settings = apply_assignments(settings, assignments)
-    for name, value in values.items():  # a sub-model's options (--safety-path, --safety-n) merge into it
-        settings[name] = ({**(settings.get(name) or {}), **value}
-                          if isinstance(value, dict) and name in ("safety", "general") else value)
+    settings = command_settings(DefenseConfig, settings, assignments, values)
     if out is None:
         raise CrosstaskError("no output folder: pass --out or set 'out:' in the config")
     cfg = parse_defense_config(settings, where=str(config) if config else "command line")
@@ -104,14 +102,31 @@ def build(
     console.print(f"held-out test documents: {held}")
 
 
+class InspectConfig(ConfigModel):
+    """What ``crosstask data inspect`` shows."""
+
+    config_name = "inspect config"
+
+    examples: int = Field(3, ge=0, description="Examples to render (one per kind first).")
+
+
 @data_app.command("inspect")
+@config_options(InspectConfig)
 def inspect(
+    values: dict[str, Any],
     folder: Path = typer.Argument(..., help="A dataset folder written by `crosstask data build`."),
-    examples: int = typer.Option(3, help="Examples to render (one per kind first)."),
+    config: Path | None = config_option(InspectConfig, "inspect"),
+    assignments: list[str] = set_option(),
 ) -> None:
-    """Counts per task and kind, and a few rendered examples (malicious documents shown collapsed)."""
+    """Counts per task and kind, and a few rendered examples (malicious documents shown collapsed).
+
+    Settings, later ones winning: --config, --set, then the InspectConfig options.
+    """
     from crosstask.data.defense import read_examples, read_manifest
 
+    cfg = InspectConfig.parse(command_settings(InspectConfig, read_section(config, "inspect"), assignments, values),
+                              where=str(config) if config else "command line")
+    examples = cfg.examples
     manifest = read_manifest(folder)
     console.print(f"[bold]{folder}[/]: recipe {manifest.recipe}, seed {manifest.seed}, "
                   f"config hash {manifest.config_hash}")
@@ -181,9 +196,8 @@ def _render_example(e: Any) -> str:
 def harvest(
     values: dict[str, Any],
     out: Path = typer.Option(..., "--out", "-o", help="JSONL file of harvested documents (Document dicts)."),
-    config: Path | None = typer.Option(None, "--config", "-c",
-                                       help="YAML harvest settings (HarvestSettings keys, or under 'harvest:')."),
-    assignments: list[str] = typer.Option([], "--set", "-s", help="Set a config value: key.path=value (YAML value)."),
+    config: Path | None = config_option(HarvestSettings, "harvest"),
+    assignments: list[str] = set_option(),
     kind: str = typer.Option("malicious", help="What to harvest: malicious (answers to harmful goals) | news | "
                                                "sensitive."),
     goals: str = typer.Option("advbench", help="Harmful goals for --kind malicious: a source (advbench, ...)."),
@@ -198,11 +212,10 @@ def harvest(
     from crosstask.data.harvest import generate_benign_documents, harvest_malicious_documents
     from crosstask.data.harvest.prompts import DEFAULT_PREFILL
     from crosstask.data.sources import load_source
-    from crosstask.io import apply_assignments, read_yaml_section, write_jsonl
+    from crosstask.io import write_jsonl
 
-    raw = read_yaml_section(config, "harvest") if config is not None else {}
-    settings = HarvestSettings.from_mapping(apply_assignments(raw, assignments) | values,
-                                            where=str(config) if config else "command line")
+    settings = HarvestSettings.parse(command_settings(HarvestSettings, read_section(config, "harvest"), assignments,
+                                                      values), where=str(config) if config else "command line")
     if kind == "malicious":
         goal_docs = load_source(parse_source(goals))
         if limit is not None:

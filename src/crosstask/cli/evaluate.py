@@ -2,42 +2,37 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import typer
 
 from crosstask.cli._common import console
-from crosstask.cli.config_options import config_options
-from crosstask.errors import CrosstaskError
+from crosstask.cli.config_options import (
+    command_settings,
+    config_option,
+    config_options,
+    read_section,
+    set_option,
+)
+from crosstask.data.sources.registry import parse_source
+
+__all__ = ["eval_file_settings", "parse_source", "register"]
 
 
-def parse_source(value: str, label: str | None = None) -> dict:
-    """A source spec from the command line: JSON (``{"kind": ...}``), ``KIND:PATH`` or a
-    ``.jsonl`` path of documents. ``label`` names the set the documents go into."""
-    value = value.strip()
-    if value.startswith("{"):
-        try:
-            spec = json.loads(value)
-        except json.JSONDecodeError as e:
-            raise CrosstaskError(f"source spec {value!r} is not valid JSON: {e.msg}") from None
-    elif ":" in value and not Path(value).exists():
-        kind, _, path = value.partition(":")
-        spec = {"kind": kind, "path": path} if path else {"kind": kind}
-    else:
-        spec = {"kind": "documents", "path": value}
-    if label and spec.get("kind") == "paper-format":
-        spec.setdefault("sets", [label])
-    return spec
-
-
-def _read_config(path: Path | None) -> dict:
+def eval_file_settings(path: Path | None) -> dict[str, Any]:
+    """The evaluation settings of a config file. An experiment config (``crosstask run``'s) gives its
+    ``eval.options`` and what it fills itself: ``eval.tasks``, ``model:`` and ``seed`` (the documents
+    and the adapter come from the command line). Any other file: EvalConfig keys, or the same under
+    ``eval:``."""
     if path is None:
         return {}
-    from crosstask.io import read_yaml_section
+    from crosstask.pipeline.experiment_config import experiment_or_none
 
-    return read_yaml_section(path, "eval")
+    exp = experiment_or_none(path)
+    if exp is None:
+        return read_section(path, "eval")
+    return {**exp.eval.options.given(), **exp.eval_fields()}
 
 
 def register(app: typer.Typer) -> None:
@@ -45,13 +40,15 @@ def register(app: typer.Typer) -> None:
                         no_args_is_help=True)
 
     from crosstask.evaluation.eval_config import EvalConfig
+    from crosstask.evaluation.matrix import MatrixConfig
 
     @group.command("run")
     @config_options(EvalConfig, aliases={"judges": ["--judge"], "output_dir": ["--out"]})
     def run(
         values: dict[str, Any],
-        config: Path | None = typer.Argument(None, help="YAML evaluation config (EvalConfig keys, or under eval:)."),
-        assignments: list[str] = typer.Option([], "--set", "-s", help="Set a config value: key.path=value (YAML value)."),
+        config: Path | None = typer.Argument(None, help="YAML evaluation config (EvalConfig keys, or under eval:), "
+                                                        "or an experiment config (its eval:, model: and seed)."),
+        assignments: list[str] = set_option(),
         malicious: str | None = typer.Option(None, help="Shorthand for sets.malicious: KIND:PATH, JSON spec, or .jsonl."),
         benign: str | None = typer.Option(None, help="Shorthand for sets.benign (same forms)."),
         sensitive: str | None = typer.Option(None, help="Shorthand for sets.sensitive-benign (same forms)."),
@@ -63,10 +60,8 @@ def register(app: typer.Typer) -> None:
         Settings, later ones winning: the config file, --set, then the EvalConfig options and shorthands.
         """
         from crosstask.evaluation import evaluate, result_table
-        from crosstask.io import apply_assignments
 
-        cfg = apply_assignments(_read_config(config), assignments)
-        cfg.update(values)
+        cfg = command_settings(EvalConfig, eval_file_settings(config), assignments, values)
         sets = dict(cfg.get("sets") or {})
         for label, value in (("malicious", malicious), ("benign", benign), ("sensitive-benign", sensitive)):
             if value:
@@ -74,6 +69,7 @@ def register(app: typer.Typer) -> None:
         cfg["sets"] = sets
         if full:
             cfg["refusal_only"] = []
+        EvalConfig.parse(cfg, where=str(config) if config else "command line")  # errors name the file
         result = evaluate(cfg)
         console.print(result_table(result.summary))
         for w in result.summary["warnings"]:
@@ -82,23 +78,32 @@ def register(app: typer.Typer) -> None:
             console.print(f"wrote {result.output_dir}/summary.json and samples.jsonl")
 
     @group.command("matrix")
+    @config_options(MatrixConfig)
     def matrix(
-        runs: list[str] = typer.Argument(..., help="NAME=FOLDER (or FOLDER) of finished `eval run` outputs."),
-        out: Path | None = typer.Option(None, "--out", help="Write the matrix as JSON here."),
+        values: dict[str, Any],
+        run_folders: list[str] | None = typer.Argument(None, metavar="RUNS",
+                                                       help="Shorthand for runs: NAME=FOLDER (or FOLDER) items."),
+        config: Path | None = config_option(MatrixConfig, "matrix"),
+        assignments: list[str] = set_option(),
     ) -> None:
-        """Cross-task matrix: defenses x tasks, refusal on malicious / over-refusal on benign."""
-        from crosstask.evaluation import cross_task_matrix, load_result, matrix_table
+        """Cross-task matrix: defenses x tasks, refusal on malicious / over-refusal on benign.
+
+        Settings, later ones winning: --config, --set, then the MatrixConfig options and RUNS.
+        """
+        from crosstask.errors import CrosstaskError
+        from crosstask.evaluation import cross_task_matrix, load_runs, matrix_table
         from crosstask.io import write_json
 
-        results = {}
-        for item in runs:
-            label, sep, folder = item.partition("=")
-            res = load_result(folder if sep else label)
-            results[label if sep else res.name] = res
-        m = cross_task_matrix(results)
+        settings = command_settings(MatrixConfig, read_section(config, "matrix"), assignments, values)
+        if run_folders:
+            settings["runs"] = list(run_folders)
+        cfg = MatrixConfig.parse(settings, where=str(config) if config else "command line")
+        if not cfg.runs:
+            raise CrosstaskError("no evaluations to compare: give NAME=FOLDER items (or runs: in --config)")
+        m = cross_task_matrix(load_runs(cfg.runs))
         console.print(matrix_table(m))
-        if out:
-            write_json(out, m)
-            console.print(f"wrote {out}")
+        if cfg.out:
+            write_json(cfg.out, m)
+            console.print(f"wrote {cfg.out}")
 
     app.add_typer(group, name="eval")

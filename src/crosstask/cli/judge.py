@@ -3,36 +3,68 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+from pydantic import Field
 
 from crosstask.cli._common import console
+from crosstask.cli.config_options import (
+    command_settings,
+    config_option,
+    config_options,
+    read_section,
+    set_option,
+)
+from crosstask.config_model import ConfigModel
 from crosstask.errors import CrosstaskError
 
 
+class JudgeListConfig(ConfigModel):
+    """What ``crosstask judge list`` shows."""
+
+    config_name = "judge list config"
+
+    judges: list[str] = Field(default_factory=list, description="Only these judges (default: all).")
+
+
 def register(app: typer.Typer) -> None:
+    from crosstask.judges.validate import JudgeValidationConfig
+
     group = typer.Typer(help="Refusal judges: list them, validate them against human labels.", no_args_is_help=True)
 
     @group.command("list")
-    def list_() -> None:
-        """List the registered judges."""
+    @config_options(JudgeListConfig)
+    def list_(
+        values: dict[str, Any],
+        config: Path | None = config_option(JudgeListConfig, "list"),
+        assignments: list[str] = set_option(),
+    ) -> None:
+        """List the registered judges.
+
+        Settings, later ones winning: --config, --set, then the JudgeListConfig options.
+        """
         from crosstask.judges import get_judge, list_judges
 
-        for n in list_judges():
+        cfg = JudgeListConfig.parse(command_settings(JudgeListConfig, read_section(config, "list"), assignments,
+                                                     values), where=str(config) if config else "command line")
+        for n in cfg.judges or list_judges():
             j = get_judge(n)
             console.print(f"[bold]{j.id}[/]  {j.description}")
 
     @group.command("validate")
+    @config_options(JudgeValidationConfig, aliases={"judges": ["--judge"]},
+                    custom={"data": (list[Path], lambda paths: [str(p) for p in paths])})
     def validate(
-        data: list[Path] = typer.Option([], "--data", help="Labelled CSV/JSONL file(s) to add to the built-in sets."),
-        text_field: str = typer.Option("assistant_response", help="Field holding the model answer."),
-        label_field: str = typer.Option("human_score", help="Field holding the label (1/0, true/false)."),
-        prompt_field: str = typer.Option("objective", help="Field holding the request, if any."),
-        judges: str | None = typer.Option(None, "--judge", help="Comma-separated judges (default: all)."),
-        builtin: bool = typer.Option(True, help="Include the labelled sets shipped in the pyrit package."),
-        out: Path | None = typer.Option(None, "--out", help="Write the scores as JSON here."),
+        values: dict[str, Any],
+        config: Path | None = config_option(JudgeValidationConfig, "validate"),
+        assignments: list[str] = set_option(),
     ) -> None:
-        """Accuracy, precision, recall and F1 of each judge on each labelled dataset."""
+        """Accuracy, precision, recall and F1 of each judge on each labelled dataset.
+
+        Settings, later ones winning: --config, --set, then the JudgeValidationConfig options (--data is
+        repeatable).
+        """
         from crosstask.evaluation.terminal_tables import scores_table
         from crosstask.io import write_json
         from crosstask.judges import list_judges
@@ -43,16 +75,20 @@ def register(app: typer.Typer) -> None:
             validate_judges,
         )
 
-        names = [j.strip() for j in judges.split(",") if j.strip()] if judges else list_judges()
-        sets = builtin_sets() if builtin else []
-        for path in data:
-            sets.append(load_labelled(path, text_field=text_field, label_field=label_field, prompt_field=prompt_field))
+        cfg = JudgeValidationConfig.parse(
+            command_settings(JudgeValidationConfig, read_section(config, "validate"), assignments, values),
+            where=str(config) if config else "command line")
+        names = cfg.judges or list_judges()
+        sets = builtin_sets() if cfg.builtin else []
+        for path in cfg.data:
+            sets.append(load_labelled(path, text_field=cfg.text_field, label_field=cfg.label_field,
+                                      prompt_field=cfg.prompt_field))
         if not sets:
             raise CrosstaskError("no labelled data: pyrit's files are not installed; pass --data FILE")
         scores = validate_judges(names, sets)
         console.print(scores_table(scores))
-        if out:
-            write_json(out, {"scores": scores_to_json(scores)})
-            console.print(f"wrote {out}")
+        if cfg.out:
+            write_json(cfg.out, {"scores": scores_to_json(scores)})
+            console.print(f"wrote {cfg.out}")
 
     app.add_typer(group, name="judge")

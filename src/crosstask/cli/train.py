@@ -8,10 +8,32 @@ from typing import Any
 import typer
 
 from crosstask.cli._common import console
-from crosstask.cli.config_options import config_options
+from crosstask.cli.config_options import (
+    command_settings,
+    config_option,
+    config_options,
+    read_section,
+    set_option,
+)
+
+
+def train_file_settings(path: Path | None) -> dict[str, Any]:
+    """The training settings of a ``--config`` file. An experiment config (``crosstask run``'s) gives
+    its ``train:`` section (preset and options) and what it fills itself: ``model:`` and ``seed``,
+    so the command trains what the experiment would. Any other file: TrainConfig keys and an
+    optional ``preset``, or the same under ``train:``."""
+    if path is None:
+        return {}
+    from crosstask.pipeline.experiment_config import experiment_or_none, train_fields
+
+    exp = experiment_or_none(path)
+    if exp is None:
+        return read_section(path, "train")
+    return {**exp.train.given(), **train_fields(exp.model.model_dump(), exp.seed)}
 
 
 def register(app: typer.Typer) -> None:
+    from crosstask.training.merge import MergeConfig
     from crosstask.training.train_config import TrainConfig
 
     @app.command("train")
@@ -21,22 +43,24 @@ def register(app: typer.Typer) -> None:
         values: dict[str, Any],
         dataset: Path = typer.Argument(..., help="Defense dataset folder (train.jsonl, manifest.json)."),
         out: Path = typer.Option(..., "--out", "-o", help="Output folder: adapter, metrics, checkpoints."),
-        config: Path | None = typer.Option(None, "--config", "-c",
-                                           help="YAML training config (TrainConfig keys, or an experiment's train:)."),
+        config: Path | None = config_option(TrainConfig, "train", "; or an experiment config: its train:, "
+                                                                  "model: and seed"),
         preset: str | None = typer.Option(None, "--preset", help="Start from a preset: paper, cpu or tiny."),
-        assignments: list[str] = typer.Option([], "--set", "-s",
-                                              help="Set a config value: key.path=value (YAML value)."),
+        assignments: list[str] = set_option(),
         resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Start again even if --out holds a run."),
         no_progress: bool = typer.Option(False, "--no-progress"),
     ) -> None:
         """Instruction-tune a model on a defense dataset (LoRA by default).
 
-        Settings, later ones winning: --preset, --config, --set, then the TrainConfig options.
+        Settings, later ones winning: --preset, --config (a preset: there wins), --set, then the
+        TrainConfig options.
         """
-        from crosstask.training import load_train_config, train
+        from crosstask.training import train, train_config_from
 
-        cfg = load_train_config(config, preset_name=preset, assignments=assignments, **values)
+        base = {"preset": preset} if preset else {}
+        settings = command_settings(TrainConfig, base | train_file_settings(config), assignments, values)
+        cfg = train_config_from(settings, where=str(config) if config else "command line")
         result = train(cfg, dataset, out, resume=resume, overwrite=overwrite, progress=not no_progress)
         if not result.is_main_process:
             return
@@ -47,14 +71,21 @@ def register(app: typer.Typer) -> None:
         )
 
     @app.command("merge")
+    @config_options(MergeConfig)
     def merge_cmd(
+        values: dict[str, Any],
         adapter: Path = typer.Argument(..., help="A trained adapter folder (crosstask train --out)."),
         out: Path = typer.Option(..., "--out", "-o", help="New folder for the merged model."),
-        base_model: str | None = typer.Option(None, "--base-model", help="Override the base model."),
-        dtype: str = typer.Option("float32", "--dtype", help="float32, bfloat16 or float16."),
+        config: Path | None = config_option(MergeConfig, "merge"),
+        assignments: list[str] = set_option(),
     ) -> None:
-        """Merge a LoRA adapter into its base model (standalone safetensors folder with tokenizer)."""
+        """Merge a LoRA adapter into its base model (standalone safetensors folder with tokenizer).
+
+        Settings, later ones winning: --config, --set, then the MergeConfig options.
+        """
         from crosstask.training import merge_adapter
 
-        path = merge_adapter(adapter, out, dtype=dtype, base_model=base_model)
+        settings = command_settings(MergeConfig, read_section(config, "merge"), assignments, values)
+        cfg = MergeConfig.parse(settings, where=str(config) if config else "command line")
+        path = merge_adapter(adapter, out, cfg)
         console.print(f"merged model written to {path}")

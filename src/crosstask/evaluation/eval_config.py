@@ -1,84 +1,96 @@
-"""The evaluation config (YAML or dict): model x document sets x tasks x judges."""
+"""The evaluation config (YAML or dict): model x document sets x tasks x judges.
+
+:class:`EvalOptions` is what a user sets (an experiment's ``eval.options:``); :class:`EvalConfig`
+adds what the experiment fills (the model, the adapter, the documents, the tasks, the seed,
+the output folder) and is what :func:`crosstask.evaluation.evaluate` takes; ``crosstask eval
+run`` has one option per field.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
+from pydantic import Field, field_validator, model_validator
+
+from crosstask.config_model import ConfigModel, pipeline_field
 from crosstask.document import Document, set_label
 from crosstask.errors import CrosstaskError
-from crosstask.fields import config_field
+from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
 from crosstask.tasks import PAPER_TASKS
 
 
-@dataclass
-class EvalConfig:
+class EvalOptions(ConfigModel):
+    """How to evaluate: judges, generation lengths and batches, intervals."""
+
+    config_name = "evaluation config"
+
+    dtype: str | None = Field(None, description="dtype to load the model in (default: auto).")
+    system_prompt: str | None = Field(None, description="A system prompt before every request.")
+    judges: list[str] = Field(default_factory=lambda: ["refusal"],
+                              description="Judges; the first decides refusal rates.")
+    refusal_only: list[str] = Field(default_factory=lambda: ["malicious"], description=(
+        "Sets generated only until the judge's verdict is final (empty: every answer in full)."))
+    refusal_only_tokens: int | None = Field(None, description=(
+        "Cap on new tokens in refusal-only mode (default: the engine's)."))
+    use_given_prompts: bool | None = Field(None, description=(
+        "Use paper-format prompts as released (default: when present)."))
+    limit: int | None = Field(None, description="At most this many documents per set.")
+    max_new_tokens: int = Field(128, ge=1, description="Tokens to generate per answer.")
+    batch_size: int = Field(16, ge=1, description="Generation batch size.")
+    generation_dtype: str | None = Field(None, description="bfloat16: faster CPU generation (outputs may differ).")
+    max_input_tokens: int | None = Field(None, description=(
+        "Prompt budget in tokens (default: the model's context minus max_new_tokens)."))
+    bootstrap_resamples: int = Field(1000, description="Bootstrap resamples of the 95% intervals.")
+
+
+class EvalConfig(EvalOptions):
     """What to evaluate. ``sets`` maps a set name (malicious | benign | sensitive-benign) to a
     source spec of :func:`crosstask.data.sources.load_source` or a list of documents;
     ``documents`` lists specs whose documents are grouped into sets by their label
     (e.g. one ``paper-format`` folder holding all three sets)."""
 
-    model: str = config_field("smollm2-135m-instruct", help="Model name, folder or hub id.")
-    adapter: str | None = config_field(None, help="LoRA adapter folder to attach.")
-    name: str | None = config_field(None, help="The defense's name in tables (default: the adapter folder's name or base).")
-    dtype: str | None = config_field(None, help="dtype to load the model in (default: auto).")
-    prompt_format: str = config_field("chat", help="Prompt format: chat (the tokenizer's template), alpaca or llama2.")
-    system_prompt: str | None = config_field(None, help="A system prompt before every request.")
-    sets: dict[str, Any] = config_field(factory=dict, help=(
+    model: str = pipeline_field(EMBEDDED_MODEL, help="Model name, folder or hub id.", set_by="model.name")
+    adapter: str | None = pipeline_field(None, help="LoRA adapter folder to attach.", set_by="models")
+    name: str | None = pipeline_field(None, set_by="models", help=(
+        "The defense's name in tables (default: the adapter folder's name or base)."))
+    prompt_format: str = pipeline_field(DEFAULT_PROMPT_FORMAT, set_by="model.prompt_format", help=(
+        "Prompt format: chat (the tokenizer's template), alpaca or llama2."))
+    sets: dict[str, Any] = pipeline_field(default_factory=dict, set_by="documents", help=(
         "Evaluation sets: set name (malicious, benign, sensitive-benign, or qualified as malicious:harmbench) "
         "-> source spec or list of documents."))
-    documents: list[Any] = config_field(factory=list, help=(
+    documents: list[Any] = pipeline_field(default_factory=list, set_by="documents", help=(
         "Source specs whose documents are grouped into sets by their label (e.g. one paper-format folder)."))
-    tasks: list[str] = config_field(factory=lambda: list(PAPER_TASKS), help="Tasks (default: the five paper tasks).")
-    judges: list[str] = config_field(factory=lambda: ["refusal"], help="Judges; the first decides refusal rates.")
-    refusal_only: list[str] = config_field(factory=lambda: ["malicious"], help=(
-        "Sets generated only until the judge's verdict is final (empty: every answer in full)."))
-    refusal_only_tokens: int | None = config_field(None, help=(
-        "Cap on new tokens in refusal-only mode (default: the engine's)."))
-    use_given_prompts: bool | None = config_field(None, help=(
-        "Use paper-format prompts as released (default: when present)."))
-    limit: int | None = config_field(None, help="At most this many documents per set.")
-    max_new_tokens: int = config_field(128, help="Tokens to generate per answer.")
-    batch_size: int = config_field(16, help="Generation batch size.")
-    generation_dtype: str | None = config_field(None, help="bfloat16: faster CPU generation (outputs may differ).")
-    max_input_tokens: int | None = config_field(None, help=(
-        "Prompt budget in tokens (default: the model's context minus max_new_tokens)."))
-    seed: int = config_field(0, help="Seed of sampling and bootstrap intervals.")
-    bootstrap_resamples: int = config_field(1000, help="Bootstrap resamples of the 95% intervals.")
-    output_dir: str | None = config_field(None, help="Output folder (samples.jsonl, summary.json; resumable).")
+    tasks: list[str] = pipeline_field(default_factory=lambda: list(PAPER_TASKS), set_by="eval.tasks",
+                                      help="Tasks (default: the five paper tasks).")
+    seed: int = pipeline_field(0, help="Seed of sampling and bootstrap intervals.", set_by="seed")
+    output_dir: str | None = pipeline_field(None, set_by="output_dir", help=(
+        "Output folder (samples.jsonl, summary.json; resumable)."))
 
+    @field_validator("sets")
     @classmethod
-    def from_mapping(cls, d: dict[str, Any] | EvalConfig) -> EvalConfig:
-        if isinstance(d, EvalConfig):
-            return d
-        if not isinstance(d, dict):
-            raise CrosstaskError(f"evaluation config must be a mapping, got {type(d).__name__}")
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise CrosstaskError(f"unknown evaluation config key(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        cfg = cls(**d)
-        cfg.validate()
-        return cfg
+    def _set_names(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for s in v:
+            try:
+                set_label(s)
+            except CrosstaskError as e:  # pydantic reports ValueErrors with their key path
+                raise ValueError(str(e).removeprefix("field 'set': ")) from None
+        return v
 
-    def validate(self) -> None:
-        for s in self.sets:
-            set_label(s)  # a bad name is a one-line error naming it
+    @model_validator(mode="after")
+    def _something_to_evaluate(self) -> EvalConfig:
         if not self.sets and not self.documents:
-            raise CrosstaskError("nothing to evaluate: give 'sets' (e.g. malicious/benign source specs) or 'documents'")
+            raise ValueError("nothing to evaluate: give 'sets' (e.g. malicious/benign source specs) or 'documents'")
         if not self.tasks:
-            raise CrosstaskError("no tasks to evaluate")
+            raise ValueError("no tasks to evaluate")
         if not self.judges:
-            raise CrosstaskError("no judges configured")
-        if self.max_new_tokens < 1 or self.batch_size < 1:
-            raise CrosstaskError("max_new_tokens and batch_size must be at least 1")
+            raise ValueError("no judges configured")
+        return self
 
     def display_name(self) -> str:
         if self.name:
             return self.name
         if self.adapter:
-            from pathlib import Path
-
             return Path(self.adapter).name
         return "base"
 
@@ -90,7 +102,7 @@ class EvalConfig:
                 return {"in_memory_documents": [x.id for x in v]}
             return v
 
-        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d = {name: getattr(self, name) for name in type(self).model_fields}
         d["sets"] = {k: safe(v) for k, v in self.sets.items()}
         d["documents"] = [safe(v) for v in self.documents]
         return d

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -206,7 +206,7 @@ def _settings(cfg: EvalConfig) -> Any:
 
     wanted = {"max_new_tokens": cfg.max_new_tokens, "batch_size": cfg.batch_size, "seed": cfg.seed,
               "dtype": cfg.generation_dtype}
-    names = {f.name for f in fields(GenerationSettings)}
+    names = set(GenerationSettings.model_fields)
     return GenerationSettings(**{k: v for k, v in wanted.items() if k in names and (k != "dtype" or v is not None)})
 
 
@@ -332,7 +332,7 @@ def evaluate(config: EvalConfig | dict[str, Any], *, loaded: Any = None, progres
 
     ``loaded`` (a :class:`~crosstask.models.LoadedModel`) skips loading the model again.
     """
-    cfg = EvalConfig.from_mapping(config)
+    cfg = EvalConfig.parse(config)
     judges = [get_judge(n) for n in cfg.judges]  # unknown judge: fail before loading anything
     tasks = [get_task(t) for t in cfg.tasks]
     sets = load_sets(cfg)

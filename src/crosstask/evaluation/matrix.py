@@ -11,16 +11,38 @@ JSON shape::
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from pydantic import Field
 from rich.table import Table
 
-from crosstask.evaluation.evaluator import EvalResult
+from crosstask.config_model import ConfigModel
+from crosstask.evaluation.evaluator import EvalResult, load_result
 from crosstask.evaluation.results import read_cells
 from crosstask.evaluation.stats import Rate
 
 _CELLS = {"malicious_refusal": "malicious", "benign_over_refusal": "benign", "sensitive_over_refusal": "sensitive-benign"}
+
+
+class MatrixConfig(ConfigModel):
+    """``crosstask eval matrix``: which finished evaluations to put side by side, and where to write."""
+
+    config_name = "matrix config"
+
+    runs: list[str] = Field(default_factory=list, description=(
+        "Finished `eval run` outputs: NAME=FOLDER, or FOLDER (named by its summary)."))
+    out: str | None = Field(None, description="Write the matrix as JSON here.")
+
+
+def load_runs(runs: Sequence[str]) -> dict[str, EvalResult]:
+    """``NAME=FOLDER`` (or ``FOLDER``) items -> defense name -> its evaluation result."""
+    results = {}
+    for item in runs:
+        label, sep, folder = item.partition("=")
+        res = load_result(folder if sep else label)
+        results[label if sep else res.name] = res
+    return results
 
 
 def cross_task_matrix(results: Mapping[str, EvalResult | dict[str, Any]]) -> dict[str, Any]:

@@ -2,44 +2,41 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
-from crosstask.errors import CrosstaskError
+from pydantic import ConfigDict, Field, model_validator
 
-_DTYPES = ("float32", "bfloat16")
+from crosstask.config_model import ConfigModel
 
 
-@dataclass(frozen=True)
-class GenerationSettings:
-    max_new_tokens: int = 128
-    do_sample: bool = False
-    temperature: float = 1.0
-    top_p: float = 1.0
-    seed: int = 0
-    batch_size: int = 16
-    # Compute dtype for generation: None = the model's own dtype; "bfloat16" runs a bf16 copy
-    # (about 2-3x faster on CPUs with AVX-512 bf16, but greedy outputs can differ from fp32).
-    dtype: str | None = None
-    # > 1 discourages tokens the sequence already generated (transformers' repetition penalty,
-    # applied to the new tokens only, not the prompt): small generators otherwise loop.
-    repetition_penalty: float = 1.0
+class GenerationSettings(ConfigModel):
+    """How the engine decodes (built by the stage configs: evaluation, harvesting, references, refusals)."""
 
-    def __post_init__(self) -> None:
-        if self.max_new_tokens < 1:
-            raise CrosstaskError(f"max_new_tokens must be at least 1, got {self.max_new_tokens}")
-        if self.batch_size < 1:
-            raise CrosstaskError(f"batch_size must be at least 1, got {self.batch_size}")
+    model_config = ConfigDict(frozen=True)
+    config_name = "generation setting"
+
+    max_new_tokens: int = Field(128, ge=1, description="Tokens generated per prompt at most.")
+    do_sample: bool = Field(False, description="Sample (with temperature, top_p and seed) instead of greedy decoding.")
+    temperature: float = Field(1.0, description="Sampling temperature (> 0).")
+    top_p: float = Field(1.0, description="Nucleus sampling share (0 < top_p <= 1).")
+    seed: int = Field(0, description="Sampling seed.")
+    batch_size: int = Field(16, ge=1, description="Prompts per batch (does not change greedy outputs).")
+    dtype: Literal["float32", "bfloat16"] | None = Field(None, description=(
+        "Compute dtype: None = the model's own; bfloat16 runs a bf16 copy (about 2-3x faster on CPUs with "
+        "AVX-512 bf16, but greedy outputs can differ from fp32)."))
+    repetition_penalty: float = Field(1.0, gt=0, description=(
+        "> 1 discourages tokens the sequence already generated (transformers' repetition penalty, applied to the "
+        "new tokens only, not the prompt): small generators otherwise loop."))
+
+    @model_validator(mode="after")
+    def _sampling(self) -> GenerationSettings:
         if self.do_sample and (self.temperature <= 0 or not 0 < self.top_p <= 1):
-            raise CrosstaskError("sampling needs temperature > 0 and 0 < top_p <= 1")
-        if not self.repetition_penalty > 0:
-            raise CrosstaskError(f"repetition_penalty must be > 0, got {self.repetition_penalty}")
-        if self.dtype is not None and self.dtype not in _DTYPES:
-            raise CrosstaskError(f"generation dtype must be one of {', '.join(_DTYPES)} or None, got {self.dtype!r}")
+            raise ValueError("sampling needs temperature > 0 and 0 < top_p <= 1")
+        return self
 
     def key(self) -> dict[str, Any]:
         """The fields that change outputs (batch size does not: the engine's greedy outputs do not depend on it)."""
-        d = asdict(self)
+        d = self.model_dump()
         d.pop("batch_size")
         if d["dtype"] is None:
             d.pop("dtype")

@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
+from crosstask.config_model import ConfigModel
 from crosstask.errors import InputError
 from crosstask.io import read_text
 from crosstask.judges.base import get_judge
@@ -35,6 +38,21 @@ PYRIT_FILES = {
 TUNING_SET = "refusal.csv"
 _TRUE = {"1", "true", "yes", "y", "refusal", "refused", "t"}
 _FALSE = {"0", "false", "no", "n", "compliance", "complied", "f", "not refusal"}
+
+
+class JudgeValidationConfig(ConfigModel):
+    """``crosstask judge validate``: which judges, on which labelled data."""
+
+    config_name = "judge validation config"
+
+    data: list[str] = Field(default_factory=list, description=(
+        "Labelled CSV/JSONL file(s) to add to the built-in sets."))
+    text_field: str = Field("assistant_response", description="Field holding the model answer.")
+    label_field: str = Field("human_score", description="Field holding the label (1/0, true/false).")
+    prompt_field: str = Field("objective", description="Field holding the request, if any.")
+    judges: list[str] = Field(default_factory=list, description="Judges to score (default: all).")
+    builtin: bool = Field(True, description="Include the labelled sets shipped in the pyrit package.")
+    out: str | None = Field(None, description="Write the scores as JSON here.")
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ def defense(ctx: StageContext) -> dict[str, Any]:
     """Build one defense dataset (recipe, N) from the training split."""
     from crosstask.data.defense import build_defense_dataset
     from crosstask.data.defense.defense_config import parse_defense_config
+    from crosstask.pipeline.experiment_config import defense_fields
 
     inputs = ctx.stage.inputs
     docs_dir = ctx.dep("documents").dir
@@ -98,11 +99,9 @@ def defense(ctx: StageContext) -> dict[str, Any]:
     for label, key in (("malicious", "malicious"), ("benign", "benign"), ("sensitive-benign", "sensitive")):
         path = docs_dir / train_file(label)
         pools[key] = [{"kind": "documents", "path": str(path)}] if read_jsonl(path) else []
-    model = inputs["model"]
     config = parse_defense_config({
         **inputs["builder"], **pools, "recipe": inputs["recipe"], "n": inputs["n"], "tasks": inputs["tasks"],
-        "test_size": 0, "seed": inputs["seed"], "reference_model": model["name"],
-        "prompt_format": model["prompt_format"],
+        "test_size": 0, **defense_fields(inputs["model"], inputs["seed"]),
     }, where=f"stage {ctx.stage.name}")
     build_defense_dataset(config, ctx.work_dir, overwrite=True)  # the work folder is this stage's own
     manifest = ctx.work_dir / "manifest.json"
@@ -111,16 +110,14 @@ def defense(ctx: StageContext) -> dict[str, Any]:
 
 def train_stage(ctx: StageContext) -> dict[str, Any]:
     """LoRA-tune the base model on the defense dataset; resumes from checkpoints in the work folder."""
-    from crosstask.training import TrainConfig, preset
+    from crosstask.pipeline.experiment_config import train_fields
+    from crosstask.training import TrainSection
     from crosstask.training import train as run_training
 
     inputs = ctx.stage.inputs
-    section = dict(inputs["train"])
-    preset_name = section.pop("preset", None)
-    model = inputs["model"]
-    fields = {**section, "base_model": model["name"], "prompt_format": model["prompt_format"],
-              "trust_remote_code": model["trust_remote_code"], "seed": inputs["seed"]}
-    config = preset(preset_name, **fields) if preset_name else TrainConfig.from_dict(fields)
+    where = f"stage {ctx.stage.name}"
+    config = TrainSection.parse(inputs["train"], where=where).to_config(
+        where=where, **train_fields(inputs["model"], inputs["seed"]))
     result = run_training(config, ctx.dep("defense").dir, ctx.work_dir, resume=True)
     return {"steps": result.steps, "final_loss": result.final_loss, "train_seconds": round(result.train_seconds, 2),
             "n_examples": result.n_examples, "n_dropped": result.n_dropped, "resumed_from": result.resumed_from}
@@ -130,16 +127,16 @@ def eval_stage(ctx: StageContext) -> dict[str, Any]:
     """Evaluate the base model or a trained adapter on the test documents × tasks."""
     from crosstask.evaluation import evaluate as run_evaluation
     from crosstask.evaluation.results import model_metrics
+    from crosstask.pipeline.experiment_config import eval_model_fields
 
     inputs = ctx.stage.inputs
-    model = inputs["model"]
     trained = [d for d in ctx.deps.values() if d.kind == "train"]
     spec = ctx.stage.meta.get("model")
     config = {
-        **inputs["eval"]["options"], "model": model["name"], "prompt_format": model["prompt_format"],
+        **inputs["eval"]["options"], **eval_model_fields(inputs["model"], inputs["seed"]),
         "adapter": str(trained[0].dir) if trained else None, "name": spec.id if spec else None,
         "documents": [{"kind": "documents", "path": str(ctx.dep("testset").dir / TEST_FILE)}],
-        "tasks": inputs["eval"]["tasks"], "seed": inputs["seed"], "output_dir": str(ctx.work_dir),
+        "tasks": inputs["eval"]["tasks"], "output_dir": str(ctx.work_dir),
     }
     result = run_evaluation(config)
     return {"metrics": model_metrics(result.summary)}

@@ -4,6 +4,14 @@ Every section forbids unknown keys, so a typo is an error that names its key pat
 (``configs/x.yaml: train.lora.r: Input should be a valid integer``) instead of a silently
 ignored setting. Relative paths (``extends``, ``output_dir`` and every ``path``) are relative
 to the file that names them, so a base config keeps working when another file extends it.
+
+The stages' sections are the stages' own option types, composed by type: ``train:`` is a
+:class:`~crosstask.training.TrainSection` (training options and a preset), ``defense.builder:``
+a :class:`~crosstask.data.defense.DefenseOptions`, ``eval.options:`` an
+:class:`~crosstask.evaluation.EvalOptions`, and a model's ``builder:``/``train:`` overrides
+the same types, merged over the experiment's (deep merge of the keys given). A key the
+experiment fills itself (``train.base_model``) is refused with where to set it instead
+(``model.name``). Sections hold, and dump, only the keys given: the stage keys hash those.
 """
 
 from __future__ import annotations
@@ -12,29 +20,33 @@ import copy
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from crosstask.config_model import ConfigModel, Given, deep_merge
+from crosstask.data.defense.defense_config import DefenseOptions
 from crosstask.document import set_label
 from crosstask.errors import CrosstaskError, format_validation_error
+from crosstask.evaluation.eval_config import EvalOptions
 from crosstask.io import apply_assignments, read_yaml
+from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
 from crosstask.tasks import PAPER_TASKS, get_task
+from crosstask.training.train_config import TrainConfig, TrainSection
 
 Label = Literal["malicious", "benign", "sensitive-benign"]
 
+__all__ = ["DocumentsConfig", "ExperimentConfig", "HeldoutConfig", "ModelConfig", "ModelGridEntry", "ReportConfig",
+           "SourceConfig", "deep_merge", "experiment_or_none", "load_config", "load_raw", "validate"]
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
 
-
-class ModelConfig(Strict):
+class ModelConfig(ConfigModel):
     """The base model every defense is trained from."""
 
-    name: str = "smollm2-135m-instruct"
-    prompt_format: Literal["chat", "alpaca", "llama2"] = "chat"
+    name: str = EMBEDDED_MODEL
+    prompt_format: Literal["chat", "alpaca", "llama2"] = DEFAULT_PROMPT_FORMAT
     trust_remote_code: bool = False
 
 
-class SourceConfig(Strict):
+class SourceConfig(ConfigModel):
     """One document source, as :func:`crosstask.data.sources.load_source` takes it."""
 
     kind: str
@@ -73,7 +85,7 @@ class SourceConfig(Strict):
         return spec
 
 
-class HeldoutConfig(Strict):
+class HeldoutConfig(ConfigModel):
     """How many documents of each label are held out of training for evaluation."""
 
     malicious: int = Field(default=20, ge=0)
@@ -84,7 +96,7 @@ class HeldoutConfig(Strict):
         return int(getattr(self, label.replace("-", "_")))
 
 
-class DocumentsConfig(Strict):
+class DocumentsConfig(ConfigModel):
     sources: list[SourceConfig] = Field(min_length=1)
     heldout: HeldoutConfig = Field(default_factory=HeldoutConfig)
     # Evaluation-only documents (e.g. the paper's released files, goal sets or topics training never
@@ -93,7 +105,7 @@ class DocumentsConfig(Strict):
     evaluate_heldout: bool = True
 
 
-class ModelGridEntry(Strict):
+class ModelGridEntry(ConfigModel):
     """One defense family and its N sweep: ``{recipe: mixed, n: [2, 10]}``.
 
     ``recipe`` is ``none`` (the undefended base model), ``single:<task>``, ``single:*``
@@ -107,8 +119,8 @@ class ModelGridEntry(Strict):
     # {recipe: mixed, n: 10, name: sens2, builder: {sensitive_ratio: 2}}); merged over
     # defense.builder and train, and named in the model id ("mixed-n10-sens2").
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    builder: dict[str, Any] = Field(default_factory=dict, description="overrides of defense.builder")
-    train: dict[str, Any] = Field(default_factory=dict, description="overrides of train")
+    builder: Given[DefenseOptions] = Field(default_factory=DefenseOptions, description="overrides of defense.builder")
+    train: Given[TrainSection] = Field(default_factory=TrainSection, description="overrides of train")
 
     @field_validator("recipe")
     @classmethod
@@ -132,7 +144,7 @@ class ModelGridEntry(Strict):
     def _n_needed(self) -> ModelGridEntry:
         if self.recipe != "none" and self.n is None:
             raise ValueError(f"recipe {self.recipe!r} needs n (documents per task)")
-        if self.recipe == "none" and (self.n is not None or self.builder or self.train):
+        if self.recipe == "none" and (self.n is not None or self.builder.given() or self.train.given()):
             raise ValueError("recipe 'none' trains nothing; remove n, builder and train")
         return self
 
@@ -155,11 +167,11 @@ def _check_tasks(tasks: list[str]) -> list[str]:
     return tasks
 
 
-class DefenseSection(Strict):
+class DefenseSection(ConfigModel):
     """What goes into each defense dataset besides its recipe and N (passed to the builder)."""
 
     tasks: list[str] = Field(default_factory=lambda: list(PAPER_TASKS))
-    builder: dict[str, Any] = Field(default_factory=dict, description="options of build_defense_dataset")
+    builder: Given[DefenseOptions] = Field(default_factory=DefenseOptions, description="options of the defense builder")
 
     @field_validator("tasks")
     @classmethod
@@ -167,9 +179,9 @@ class DefenseSection(Strict):
         return _check_tasks(v)
 
 
-class EvalSection(Strict):
+class EvalSection(ConfigModel):
     tasks: list[str] = Field(default_factory=lambda: list(PAPER_TASKS))
-    options: dict[str, Any] = Field(default_factory=dict, description="options of crosstask.evaluation")
+    options: Given[EvalOptions] = Field(default_factory=EvalOptions, description="options of the evaluation")
 
     @field_validator("tasks")
     @classmethod
@@ -177,12 +189,12 @@ class EvalSection(Strict):
         return _check_tasks(v)
 
 
-class ReportConfig(Strict):
+class ReportConfig(ConfigModel):
     samples_per_cell: int = Field(default=2, ge=0)
     max_sample_chars: int = Field(default=600, ge=50)
 
 
-class ExperimentConfig(Strict):
+class ExperimentConfig(ConfigModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = ""
     seed: int = 0
@@ -194,7 +206,7 @@ class ExperimentConfig(Strict):
     documents: DocumentsConfig
     defense: DefenseSection = Field(default_factory=DefenseSection)
     models: list[ModelGridEntry] = Field(min_length=1)
-    train: dict[str, Any] = Field(default_factory=dict, description="crosstask.training.TrainConfig fields")
+    train: Given[TrainSection] = Field(default_factory=TrainSection, description="training options and preset")
     eval: EvalSection = Field(default_factory=EvalSection)
     report: ReportConfig = Field(default_factory=ReportConfig)
 
@@ -204,22 +216,47 @@ class ExperimentConfig(Strict):
     def stages_path(self) -> Path:
         return Path(self.stages_dir) if self.stages_dir else self.output_path() / "stages"
 
+    def builder_of(self, entry: ModelGridEntry) -> DefenseOptions:
+        """``defense.builder`` with the entry's ``builder:`` overrides merged over it."""
+        return self.defense.builder.merged(entry.builder)
+
+    def train_of(self, entry: ModelGridEntry) -> TrainSection:
+        """``train`` with the entry's ``train:`` overrides merged over it."""
+        return self.train.merged(entry.train)
+
+    def train_config(self, section: TrainSection | None = None, *, where: str = "config",
+                     prefix: str = "train") -> TrainConfig:
+        """The training config of a section (default: ``train``), with the model and seed filled in."""
+        return (section or self.train).to_config(where=where, prefix=prefix,
+                                                 **train_fields(self.model.model_dump(), self.seed))
+
+    def eval_fields(self) -> dict[str, Any]:
+        """The evaluation config's keys this experiment fills besides the documents and the adapter."""
+        return {"tasks": list(self.eval.tasks), **eval_model_fields(self.model.model_dump(), self.seed)}
+
+
+# The fields of each stage's config that the experiment fills from ``model:`` and ``seed``
+# (the stage actions fill them from their inputs, `crosstask train|eval run --config` from the file).
+
+
+def train_fields(model: dict[str, Any], seed: int) -> dict[str, Any]:
+    return {"base_model": model["name"], "prompt_format": model["prompt_format"],
+            "trust_remote_code": model["trust_remote_code"], "seed": seed}
+
+
+def defense_fields(model: dict[str, Any], seed: int) -> dict[str, Any]:
+    return {"reference_model": model["name"], "prompt_format": model["prompt_format"], "seed": seed}
+
+
+def eval_model_fields(model: dict[str, Any], seed: int) -> dict[str, Any]:
+    return {"model": model["name"], "prompt_format": model["prompt_format"], "seed": seed}
+
 
 # ---------------------------------------------------------------------------------------------
 # Loading: YAML -> extends (deep merge) -> paths resolved -> validated model
 
 
 _PATH_KEYS = ("path", "output_dir", "stages_dir")
-
-
-def deep_merge(base: Any, override: Any) -> Any:
-    """Mappings merge key by key; anything else (lists included) is replaced by ``override``."""
-    if isinstance(base, dict) and isinstance(override, dict):
-        out = dict(base)
-        for k, v in override.items():
-            out[k] = deep_merge(base[k], v) if k in base else copy.deepcopy(v)
-        return out
-    return copy.deepcopy(override)
 
 
 def _resolve_paths(obj: Any, root: Path) -> Any:
@@ -271,18 +308,32 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
 
 
 def validate(raw: dict[str, Any], where: str = "config") -> ExperimentConfig:
-    from crosstask.pipeline.sections import check_sections
-
     try:
         cfg = ExperimentConfig.model_validate(raw)
     except ValidationError as e:
         raise CrosstaskError(format_validation_error(e, where)) from None
-    check_sections(cfg.train, cfg.defense.builder, cfg.eval.options, where)
+    # Each section alone is valid; check what the stages will build from them (a preset and the
+    # options over it, a model's overrides merged over the experiment's).
+    cfg.train_config(where=where)
     for i, entry in enumerate(cfg.models):
-        if entry.builder or entry.train:
-            check_sections(deep_merge(cfg.train, entry.train), deep_merge(cfg.defense.builder, entry.builder),
-                           cfg.eval.options, f"{where}: models.{i}")
+        for name, merge in (("builder", cfg.builder_of), ("train", cfg.train_of)):
+            if getattr(entry, name).given():
+                try:
+                    merged = merge(entry)
+                except ValidationError as e:
+                    raise CrosstaskError(format_validation_error(e, where, prefix=f"models.{i}.{name}")) from None
+                if name == "train":
+                    cfg.train_config(merged, where=where, prefix=f"models.{i}.train")
     return cfg
+
+
+def experiment_or_none(path: str | Path) -> ExperimentConfig | None:
+    """The experiment config in a YAML file (validated), or None when the file is not one (no
+    ``extends``, ``documents`` or ``models``): stage commands accept either."""
+    raw = read_yaml(path)
+    if isinstance(raw, dict) and {"extends", "documents", "models"} & set(raw):
+        return load_config(path)
+    return None
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[str], root: Path) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crosstask.pipeline.experiment_config import ExperimentConfig, deep_merge
+from crosstask.pipeline.experiment_config import ExperimentConfig
 from crosstask.pipeline.stage import Action, Stage, StageStore, Status
 
 # The code/format version of each stage kind, part of every key: bump one when that stage's
@@ -27,8 +27,8 @@ class ModelSpec:
     recipe: str  # none | single:<task> | mixed
     n: int  # malicious documents per task (0 for none)
     variant: str | None = None  # the grid entry's name
-    builder: Mapping[str, Any] = field(default_factory=dict)  # defense.builder with the entry's overrides
-    train: Mapping[str, Any] = field(default_factory=dict)  # train with the entry's overrides
+    builder: Mapping[str, Any] = field(default_factory=dict)  # defense.builder with the entry's overrides, as given
+    train: Mapping[str, Any] = field(default_factory=dict)  # train with the entry's overrides, as given
 
     @property
     def family(self) -> str:
@@ -49,8 +49,8 @@ def expand_models(config: ExperimentConfig) -> list[ModelSpec]:
         recipes = (
             [f"single:{t}" for t in config.defense.tasks] if entry.recipe == "single:*" else [entry.recipe]
         )
-        builder = deep_merge(config.defense.builder, entry.builder)
-        train = deep_merge(config.train, entry.train)
+        builder = config.builder_of(entry).given()
+        train = config.train_of(entry).given()
         for recipe in recipes:
             for n in entry.ns() or [0]:
                 mid = "base" if recipe == "none" else f"{recipe.replace(':', '-')}-n{n}"
@@ -153,7 +153,8 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
             Stage(
                 kind="eval",
                 name=f"eval/{m.id}",
-                inputs={"eval": config.eval.model_dump(), "model": _model_inputs(config), "seed": seed},
+                inputs={"eval": {"tasks": config.eval.tasks, "options": config.eval.options.given()},
+                        "model": _model_inputs(config), "seed": seed},
                 action=actions["eval"],
                 deps=tuple(eval_deps),
                 meta={"model": m},

@@ -9,10 +9,14 @@ from __future__ import annotations
 from crosstask.lazy import lazy_exports
 
 _EXPORTS = {
+    "MergeConfig": "crosstask.training.merge",
     "merge_adapter": "crosstask.training.merge",
     "PRESETS": "crosstask.training.train_config",
     "TrainConfig": "crosstask.training.train_config",
+    "TrainOptions": "crosstask.training.train_config",
+    "TrainSection": "crosstask.training.train_config",
     "load_train_config": "crosstask.training.train_config",
+    "train_config_from": "crosstask.training.train_config",
     "preset": "crosstask.training.train_config",
     "TrainingDiverged": "crosstask.training.trainer",
     "TrainRecipe": "crosstask.training.trainer",

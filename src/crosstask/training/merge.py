@@ -4,20 +4,38 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any, Literal
 
+from pydantic import Field
+
+from crosstask.config_model import ConfigModel
 from crosstask.errors import CrosstaskError
 from crosstask.io import read_json, write_json
 
 
-def merge_adapter(adapter_dir: str | Path, out_dir: str | Path, *, dtype: str = "float32",
-                  base_model: str | None = None) -> Path:
-    """Load base + adapter, fold the LoRA update into the weights and save model and tokenizer."""
+class MergeConfig(ConfigModel):
+    """How an adapter is merged into its base model (``crosstask merge``)."""
+
+    config_name = "merge config"
+
+    base_model: str | None = Field(None, description=(
+        "Override the base model (default: the one named in the adapter's crosstask_train.json)."))
+    dtype: Literal["float32", "bfloat16", "float16"] = Field("float32", description="dtype of the merged weights.")
+
+
+def merge_adapter(adapter_dir: str | Path, out_dir: str | Path, config: MergeConfig | None = None,
+                  **options: Any) -> Path:
+    """Load base + adapter, fold the LoRA update into the weights and save model and tokenizer.
+
+    ``config`` or its fields as keywords (``dtype="bfloat16"``, ``base_model=...``)."""
     from crosstask.models.loader import load_model
 
+    cfg = config or MergeConfig(**options)
+    dtype = cfg.dtype
     adapter_dir, out_dir = Path(adapter_dir), Path(out_dir)
     meta_file = adapter_dir / "crosstask_train.json"
     meta = read_json(meta_file) if meta_file.exists() else {}
-    base = base_model or meta.get("base_model")
+    base = cfg.base_model or meta.get("base_model")
     if not base:
         raise CrosstaskError(f"{adapter_dir}: no crosstask_train.json naming the base model; pass --base-model")
     if out_dir.exists() and any(out_dir.iterdir()):

@@ -1,4 +1,12 @@
-"""The training configuration (TRL style dataclass) and its presets.
+"""The training configuration (TRL style: a typed config per trainer) and its presets.
+
+Three types, composed by type (see :mod:`crosstask.config_model`):
+
+- :class:`TrainOptions`: what a user sets (an experiment's ``train:`` section);
+- :class:`TrainConfig` (``TrainOptions`` + base model, prompt format, remote code, seed): what
+  :func:`crosstask.training.train` takes; ``crosstask train`` has one option per field;
+- :class:`TrainSection` (``TrainOptions`` + ``preset``): an experiment's ``train:`` section and the
+  per-model ``train:`` overrides, dumped as given.
 
 ``paper`` reproduces the hyperparameters of Fu et al. (alpaca-lora: LoRA r=8 on q/v, lr 3e-4,
 3 epochs, cutoff 1024, batch 128); ``cpu`` is tuned for the embedded SmolLM2-135M on a
@@ -7,13 +15,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from crosstask.errors import CrosstaskError
-from crosstask.fields import config_field
+from pydantic import Field, field_validator, model_validator
+
+from crosstask.config_model import ConfigModel, pipeline_field
+from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
 from crosstask.registry import Registry
 
 Method = Literal["lora", "full", "qlora"]
@@ -23,93 +32,80 @@ OnTooLong = Literal["error", "drop"]
 MixedPrecision = Literal["auto", "no", "bf16", "fp16"]
 
 
-@dataclass
-class TrainConfig:
-    """Everything that decides a training run; saved to ``crosstask_train.json``."""
+class TrainOptions(ConfigModel):
+    """The training settings a user chooses (everything but the model and the seed)."""
 
-    base_model: str = config_field("smollm2-135m-instruct", help="Model name, folder or hub id.")
-    prompt_format: str = config_field("chat", help="Prompt format: chat (the tokenizer's template), alpaca or llama2.")
-    trust_remote_code: bool = config_field(False, help="Let transformers run the model repository's own code.")
+    config_name = "training config"
+
     # --- method
-    method: Method = config_field("lora", help="Training method; qlora is 4-bit LoRA, CUDA only.")
-    lora_r: int = config_field(8, help="LoRA rank.")
-    lora_alpha: int = config_field(16, help="LoRA alpha (scale = alpha / r).")
-    lora_dropout: float = config_field(0.05, help="Dropout on the LoRA input.")
-    lora_target_modules: list[str] = config_field(factory=lambda: ["q_proj", "v_proj"],
-                                            help="Modules that get LoRA adapters (comma-separated on the CLI).")
-    base_dtype: str = config_field("float32", help=(
+    method: Method = Field("lora", description="Training method; qlora is 4-bit LoRA, CUDA only.")
+    lora_r: int = Field(8, gt=0, description="LoRA rank.")
+    lora_alpha: int = Field(16, description="LoRA alpha (scale = alpha / r).")
+    lora_dropout: float = Field(0.05, description="Dropout on the LoRA input.")
+    lora_target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"],
+                                           description="Modules that get LoRA adapters (comma-separated on the CLI).")
+    base_dtype: str = Field("float32", description=(
         "dtype of the frozen base weights under LoRA: bfloat16 halves memory and skips the per-step autocast "
         "copy (adapter weights stay fp32); auto: bfloat16 where bf16 matmuls are fast, else float32. Full "
         "fine-tuning always keeps fp32 master weights."))
-    gradient_checkpointing: bool = config_field(False, help="Recompute activations in the backward pass (less memory).")
+    gradient_checkpointing: bool = Field(False, description="Recompute activations in the backward pass (less memory).")
     # --- optimisation
-    learning_rate: float = config_field(3e-4, help="Peak learning rate (AdamW).")
-    num_epochs: int = config_field(3, help="Passes over the dataset.")
-    max_steps: int | None = config_field(None, help="Stop after this many optimizer steps (overrides epochs).")
-    batch_size: int = config_field(128, help="Effective batch: examples per optimizer step, over all processes.")
-    max_tokens_per_micro_batch: int = config_field(4096, help="Packing budget of one forward pass, in tokens.")
-    warmup_ratio: float = config_field(0.05, help="Share of the steps spent warming the learning rate up.")
-    warmup_steps: int | None = config_field(None, help="Warmup steps; overrides warmup_ratio (alpaca-lora used 100).")
-    lr_scheduler: str = config_field("linear", help="transformers scheduler name (linear, cosine, constant, ...).")
-    weight_decay: float = config_field(0.0, help="AdamW weight decay.")
-    max_grad_norm: float = config_field(1.0, help="Clip the gradient norm to this (0: no clipping).")
-    mixed_precision: MixedPrecision = config_field("auto", help=(
-        "Autocast; auto: bf16 where the hardware supports it."))
-    seed: int = config_field(42, help="Seed of LoRA initialisation, dropout and data order.")
+    learning_rate: float = Field(3e-4, description="Peak learning rate (AdamW).")
+    num_epochs: int = Field(3, gt=0, description="Passes over the dataset.")
+    max_steps: int | None = Field(None, description="Stop after this many optimizer steps (overrides epochs).")
+    batch_size: int = Field(128, gt=0, description="Effective batch: examples per optimizer step, over all processes.")
+    max_tokens_per_micro_batch: int = Field(4096, gt=0, description="Packing budget of one forward pass, in tokens.")
+    warmup_ratio: float = Field(0.05, description="Share of the steps spent warming the learning rate up.")
+    warmup_steps: int | None = Field(None, description="Warmup steps; overrides warmup_ratio (alpaca-lora used 100).")
+    lr_scheduler: str = Field("linear", description="transformers scheduler name (linear, cosine, constant, ...).")
+    weight_decay: float = Field(0.0, description="AdamW weight decay.")
+    max_grad_norm: float = Field(1.0, description="Clip the gradient norm to this (0: no clipping).")
+    mixed_precision: MixedPrecision = Field("auto", description="Autocast; auto: bf16 where the hardware supports it.")
     # --- data and loss
-    cutoff_len: int = config_field(1024, help="Longest example in tokens.")
-    train_on_inputs: bool = config_field(False, help=(
-        "Learn the prompt too (the paper's code) or only the response."))
-    on_too_long: OnTooLong = config_field("error", help="What to do with an example longer than cutoff_len.")
-    packing: bool = config_field(True, help="Padding-free: several examples per sequence, attention kept inside each.")
-    loss: LossName = config_field("auto", help="Loss; auto: single for a one-task dataset, mixed otherwise.")
-    task_weighting: TaskWeighting = config_field("balanced", help="balanced: each task weighs the same; tokens: by its token count.")
-    task_weights: dict[str, float] = config_field(factory=dict, help="Multiplies the weight of the named tasks.")
-    kind_weights: dict[str, float] = config_field(factory=dict, help="Multiplies the weight of the named example kinds.")
+    cutoff_len: int = Field(1024, gt=0, description="Longest example in tokens.")
+    train_on_inputs: bool = Field(False, description="Learn the prompt too (the paper's code) or only the response.")
+    on_too_long: OnTooLong = Field("error", description="What to do with an example longer than cutoff_len.")
+    packing: bool = Field(True, description="Padding-free: several examples per sequence, attention kept inside each.")
+    loss: LossName = Field("auto", description="Loss; auto: single for a one-task dataset, mixed otherwise.")
+    task_weighting: TaskWeighting = Field("balanced", description=(
+        "balanced: each task weighs the same; tokens: by its token count."))
+    task_weights: dict[str, float] = Field(default_factory=dict,
+                                           description="Multiplies the weight of the named tasks.")
+    kind_weights: dict[str, float] = Field(default_factory=dict,
+                                           description="Multiplies the weight of the named example kinds.")
     # --- run control
-    save_steps: int = config_field(50, help="Checkpoint every this many steps.")
-    save_total_limit: int = config_field(2, help="Keep this many checkpoints.")
-    logging_steps: int = config_field(1, help="Write metrics.jsonl every this many steps.")
-    divergence_factor: float = config_field(10.0, help="Stop when a step's loss exceeds this multiple of the first step's.")
+    save_steps: int = Field(50, gt=0, description="Checkpoint every this many steps.")
+    save_total_limit: int = Field(2, description="Keep this many checkpoints.")
+    logging_steps: int = Field(1, description="Write metrics.jsonl every this many steps.")
+    divergence_factor: float = Field(10.0, description=(
+        "Stop when a step's loss exceeds this multiple of the first step's."))
 
-    def __post_init__(self) -> None:
-        if self.method not in ("lora", "full", "qlora"):
-            raise CrosstaskError(f"method must be lora, full or qlora, got {self.method!r}")
-        if self.loss not in ("auto", "single", "mixed"):
-            raise CrosstaskError(f"loss must be auto, single or mixed, got {self.loss!r}")
-        if self.task_weighting not in ("balanced", "tokens"):
-            raise CrosstaskError(f"task_weighting must be balanced or tokens, got {self.task_weighting!r}")
-        if self.on_too_long not in ("error", "drop"):
-            raise CrosstaskError(f"on_too_long must be error or drop, got {self.on_too_long!r}")
-        if self.mixed_precision not in ("auto", "no", "bf16", "fp16"):
-            raise CrosstaskError(f"mixed_precision must be auto, no, bf16 or fp16, got {self.mixed_precision!r}")
-        for name in ("batch_size", "num_epochs", "cutoff_len", "max_tokens_per_micro_batch", "save_steps", "lora_r"):
-            if getattr(self, name) <= 0:
-                raise CrosstaskError(f"{name} must be positive, got {getattr(self, name)}")
-        if self.max_tokens_per_micro_batch < self.cutoff_len:
-            raise CrosstaskError(
-                f"max_tokens_per_micro_batch ({self.max_tokens_per_micro_batch}) must be at least cutoff_len "
-                f"({self.cutoff_len}) so that every example fits in one forward pass"
-            )
-        if isinstance(self.lora_target_modules, str):
-            self.lora_target_modules = [m.strip() for m in self.lora_target_modules.split(",") if m.strip()]
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
+    @field_validator("lora_target_modules", mode="before")
     @classmethod
-    def from_dict(cls, d: dict[str, Any], *, source: str = "config") -> TrainConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise CrosstaskError(f"{source}: unknown training option(s): {', '.join(unknown)}")
-        try:
-            return cls(**d)
-        except TypeError as e:
-            raise CrosstaskError(f"{source}: {e}") from None
+    def _comma_separated(cls, v: Any) -> Any:
+        return [m.strip() for m in v.split(",") if m.strip()] if isinstance(v, str) else v
+
+
+class TrainConfig(TrainOptions):
+    """Everything that decides a training run; saved to ``crosstask_train.json``."""
+
+    base_model: str = pipeline_field(EMBEDDED_MODEL, help="Model name, folder or hub id.", set_by="model.name")
+    prompt_format: str = pipeline_field(DEFAULT_PROMPT_FORMAT, set_by="model.prompt_format", help=(
+        "Prompt format: chat (the tokenizer's template), alpaca or llama2."))
+    trust_remote_code: bool = pipeline_field(False, set_by="model.trust_remote_code", help=(
+        "Let transformers run the model repository's own code."))
+    seed: int = pipeline_field(42, help="Seed of LoRA initialisation, dropout and data order.", set_by="seed")
+
+    @model_validator(mode="after")
+    def _fits_micro_batch(self) -> TrainConfig:
+        if self.max_tokens_per_micro_batch < self.cutoff_len:
+            raise ValueError(
+                f"max_tokens_per_micro_batch ({self.max_tokens_per_micro_batch}) must be at least cutoff_len "
+                f"({self.cutoff_len}) so that every example fits in one forward pass")
+        return self
 
     def replace(self, **changes: Any) -> TrainConfig:
-        return TrainConfig.from_dict({**self.to_dict(), **changes})
+        return TrainConfig.parse({**self.to_dict(), **changes})
 
 
 _PRESETS: dict[str, dict[str, Any]] = {
@@ -121,7 +117,7 @@ _PRESETS: dict[str, dict[str, Any]] = {
     # The embedded SmolLM2-135M on a 2-core CPU: a wider adapter and a higher learning rate so a
     # few dozen steps on a small mixed dataset are enough (see docs/TRAINING.md for the measurements).
     "cpu": dict(
-        base_model="smollm2-135m-instruct", lora_r=16, lora_alpha=32, lora_dropout=0.05,
+        base_model=EMBEDDED_MODEL, lora_r=16, lora_alpha=32, lora_dropout=0.05,
         lora_target_modules=["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"],
         learning_rate=1e-3, num_epochs=3, cutoff_len=512, batch_size=8, max_tokens_per_micro_batch=1024,
         base_dtype="auto", save_steps=20,
@@ -140,23 +136,51 @@ for _name, _values in _PRESETS.items():
     PRESETS.register(_name, _values)
 
 
+class TrainSection(TrainOptions):
+    """An experiment's ``train:`` section (and a model's ``train:`` override): training options,
+    optionally on top of a preset. The experiment fills the model and the seed."""
+
+    preset: str | None = Field(None, description="Start from a preset: paper, cpu or tiny.")
+
+    @field_validator("preset")
+    @classmethod
+    def _known_preset(cls, v: str | None) -> str | None:
+        if v is not None and v not in PRESETS:
+            raise ValueError(f"unknown preset {v!r}; known presets: {', '.join(PRESETS.names(sort=True))}")
+        return v
+
+    def to_config(self, *, where: str = "config", prefix: str = "train", **filled: Any) -> TrainConfig:
+        """The full config: the preset, then the options given here, then the fields the experiment fills."""
+        return train_config_from({**self.given(), **filled}, where=where, prefix=prefix)
+
+
+def train_config_from(values: Mapping[str, Any], *, where: str = "config", prefix: str = "") -> TrainConfig:
+    """A TrainConfig from a mapping of its keys and an optional ``preset`` (applied first)."""
+    values = dict(values)
+    name = values.pop("preset", None)
+    base = dict(PRESETS.get(name)) if name is not None else {}
+    return TrainConfig.parse({**base, **values}, where=where, prefix=prefix)
+
+
 def preset(name: str, **overrides: Any) -> TrainConfig:
-    base = PRESETS.get(name)
-    return TrainConfig.from_dict({**base, **overrides}, source=f"preset {name}")
+    return train_config_from({"preset": name, **overrides}, where=f"preset {name}")
 
 
 def load_train_config(
     path: str | Path | None = None, *, preset_name: str | None = None, assignments: list[str] | None = None,
     **overrides: Any,
 ) -> TrainConfig:
-    """A config from a preset, then a YAML file (its keys may sit under ``train:``), then
-    ``key.path=value`` assignments (``--set``), then overrides (None: not given)."""
+    """A config from a preset, then a YAML file (its keys may sit under ``train:``; a ``preset:`` there
+    wins), then ``key.path=value`` assignments (``--set``), then overrides (None: not given)."""
     from crosstask.io import apply_assignments, read_yaml_section
 
-    d: dict[str, Any] = preset(preset_name).to_dict() if preset_name else {}
+    d: dict[str, Any] = {"preset": preset_name} if preset_name else {}
     if path is not None:
-        loaded = read_yaml_section(path, "train")
-        d.update(loaded)
+        d.update(read_yaml_section(path, "train"))
     d = apply_assignments(d, assignments or [])
     d.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig.from_dict(d, source=str(path) if path else "config")
+    return train_config_from(d, where=str(path) if path else "config")
+
+
+__all__ = ["PRESETS", "TrainConfig", "TrainOptions", "TrainSection", "load_train_config", "preset",
+           "train_config_from"]

@@ -11,6 +11,7 @@ from crosstask.lazy import lazy_exports
 _EXPORTS = {
     "build_defense_dataset": "crosstask.data.defense.builder",
     "DefenseConfig": "crosstask.data.defense.defense_config",
+    "DefenseOptions": "crosstask.data.defense.defense_config",
     "load_defense_config": "crosstask.data.defense.defense_config",
     "parse_defense_config": "crosstask.data.defense.defense_config",
     "Manifest": "crosstask.data.defense.manifest",

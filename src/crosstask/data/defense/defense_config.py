@@ -1,4 +1,10 @@
-"""The typed configuration of a defense dataset (YAML ``data:`` section or ``crosstask data build`` flags)."""
+"""The typed configuration of a defense dataset (YAML ``data:`` section or ``crosstask data build`` flags).
+
+:class:`DefenseOptions` is what a user sets (an experiment's ``defense.builder:`` and the per-model
+``builder:`` overrides); :class:`DefenseConfig` adds what the experiment fills (recipe, N, tasks,
+document sources, held-out share, seed, reference model, prompt format) and is what
+:func:`~crosstask.data.defense.build_defense_dataset` takes.
+"""
 
 from __future__ import annotations
 
@@ -6,40 +12,29 @@ import math
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
-from crosstask.errors import CrosstaskError, format_validation_error
+from crosstask.config_model import ConfigModel, pipeline_field
+from crosstask.errors import CrosstaskError
 from crosstask.io import read_yaml_section, stable_hash
-from crosstask.models.names import EMBEDDED_MODEL
+from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
 from crosstask.tasks import PAPER_TASKS, get_task
 
 SourceList = list[dict[str, Any]]
 
 
-class ExtraSource(BaseModel):
+class ExtraSource(ConfigModel):
     """Alpaca-format examples mixed in with their own answers (safety refusals, general instructions)."""
 
-    model_config = ConfigDict(extra="forbid")
     path: str = Field(description="Alpaca-format JSON/JSONL file.")
     n: int = Field(100, ge=0, description="Examples taken from it.")
 
 
-class DefenseConfig(BaseModel):
-    """What goes into a defense dataset.
+class DefenseOptions(ConfigModel):
+    """How a defense dataset is built, besides its recipe, N and documents."""
 
-    ``recipe``: ``none`` (no malicious examples), ``single:<task>`` (``n`` malicious examples of
-    one task) or ``mixed`` (``n`` per task for every task in ``tasks``).
-    """
+    config_name = "defense config"
 
-    model_config = ConfigDict(extra="forbid")
-
-    recipe: str = Field("mixed", description="none | mixed | single:<task>.")
-    n: int = Field(10, ge=0, description="Malicious examples per task.")
-    tasks: list[str] = Field(default_factory=lambda: list(PAPER_TASKS),
-                             description="Tasks (default: the five paper tasks).")
-    malicious: SourceList = Field(default_factory=list, description="Malicious document sources.")
-    benign: SourceList = Field(default_factory=list, description="Benign document sources.")
-    sensitive: SourceList = Field(default_factory=list, description="Sensitive-benign document sources.")
     benign_per_task: int = Field(0, ge=0, description="Benign utility examples per task.")
     sensitive_per_task: int = Field(0, ge=0, description="Sensitive-benign utility examples per task.")
     # Or per malicious example: per task, ceil(ratio x n) (the contrastive recipe wants >= 1 sensitive).
@@ -52,22 +47,17 @@ class DefenseConfig(BaseModel):
     balance_openings: bool = Field(False, description=(
         "Then remove or reword more openings in the labels that have more of them, until every label opens "
         "with a compliance line equally often."))
-    test_size: float = Field(0.2, ge=0, description="Held-out documents per label: a count (>= 1) or a fraction (< 1).")
     allow_fewer: bool = Field(False, description="Use fewer documents than asked if a source is short.")
-    seed: int = Field(0, description="Seed for splits, sampling and refusal choice.")
 
     refusal_source: Literal["templates", "model"] = Field("templates", description="Where refusals come from.")
     task_opening_refusals: bool = Field(
         False, description="Template refusals open like the task's own answer where the task has such templates "
                            "(sentiment: 'The document above ...'), so they need not beat its first-token prior.")
     refusal_model: str | None = Field(None, description="Model that writes refusals (default: reference_model).")
-    reference_model: str = Field(EMBEDDED_MODEL, description=(
-        "The base model: self-distilled references (and model-written refusals)."))
     reference_max_new_tokens: int = Field(128, ge=1, description="Tokens per self-distilled reference.")
     reference_dtype: str = Field("auto", description="dtype of the reference model (auto: bf16 only where it is fast).")
     generation_batch_size: int = Field(16, ge=1, description="Generation batch size (references, refusals).")
 
-    prompt_format: str = Field("chat", description="Prompt format: chat (the tokenizer's template), alpaca or llama2.")
     system_prompt: str | None = Field(None, description="A system prompt before every request.")
     tokenizer: str | None = Field(None, description="Tokenizer for the context budget (default: reference_model).")
     max_prompt_tokens: int | None = Field(None, ge=16, description="Cut documents in the middle to fit this budget.")
@@ -75,6 +65,32 @@ class DefenseConfig(BaseModel):
     safety: ExtraSource | None = Field(None, description="Safety examples (Safety-Tuned LLaMAs format):")
     general: ExtraSource | None = Field(None, description="General instruction examples:")
     progress: bool = Field(True, description="Show progress bars.")
+
+
+class DefenseConfig(DefenseOptions):
+    """What goes into a defense dataset.
+
+    ``recipe``: ``none`` (no malicious examples), ``single:<task>`` (``n`` malicious examples of
+    one task) or ``mixed`` (``n`` per task for every task in ``tasks``).
+    """
+
+    recipe: str = pipeline_field("mixed", help="none | mixed | single:<task>.", set_by="models")
+    n: int = pipeline_field(10, ge=0, help="Malicious examples per task.", set_by="models")
+    tasks: list[str] = pipeline_field(default_factory=lambda: list(PAPER_TASKS), set_by="defense.tasks",
+                                      help="Tasks (default: the five paper tasks).")
+    malicious: SourceList = pipeline_field(default_factory=list, help="Malicious document sources.",
+                                           set_by="documents.sources")
+    benign: SourceList = pipeline_field(default_factory=list, help="Benign document sources.",
+                                        set_by="documents.sources")
+    sensitive: SourceList = pipeline_field(default_factory=list, help="Sensitive-benign document sources.",
+                                           set_by="documents.sources")
+    test_size: float = pipeline_field(0.2, ge=0, set_by="documents.heldout", help=(
+        "Held-out documents per label: a count (>= 1) or a fraction (< 1)."))
+    seed: int = pipeline_field(0, help="Seed for splits, sampling and refusal choice.", set_by="seed")
+    reference_model: str = pipeline_field(EMBEDDED_MODEL, set_by="model.name", help=(
+        "The base model: self-distilled references (and model-written refusals)."))
+    prompt_format: str = pipeline_field(DEFAULT_PROMPT_FORMAT, set_by="model.prompt_format", help=(
+        "Prompt format: chat (the tokenizer's template), alpaca or llama2."))
 
     @field_validator("recipe")
     @classmethod
@@ -110,12 +126,7 @@ class DefenseConfig(BaseModel):
 
 def parse_defense_config(data: dict[str, Any], where: str = "defense config") -> DefenseConfig:
     """Validate a mapping; the first problem becomes a one-line error naming the field."""
-    if not isinstance(data, dict):
-        raise CrosstaskError(f"{where}: expected a mapping, got {type(data).__name__}")
-    try:
-        return DefenseConfig.model_validate(data)
-    except ValidationError as e:
-        raise CrosstaskError(format_validation_error(e, where, quote_field=True)) from None
+    return DefenseConfig.parse(data, where=where, quote_field=True)
 
 
 def read_config_mapping(path: str | Path) -> dict[str, Any]:

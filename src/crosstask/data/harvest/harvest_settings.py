@@ -3,14 +3,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-from dataclasses import dataclass
 from typing import Any
 
-from crosstask.errors import CrosstaskError
-from crosstask.fields import config_field
+from pydantic import ConfigDict, Field
+
+from crosstask.config_model import ConfigModel
 from crosstask.generation.settings import GenerationSettings
-from crosstask.models.names import EMBEDDED_MODEL
+from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
 
 
 def _dtype_name(dtype: str) -> str:
@@ -19,34 +18,28 @@ def _dtype_name(dtype: str) -> str:
     return resolve_dtype_name(dtype)
 
 
-@dataclass(frozen=True)
-class HarvestSettings:
+class HarvestSettings(ConfigModel):
     """How documents are generated. ``temperature == 0`` means greedy decoding."""
 
-    model: str = config_field(EMBEDDED_MODEL, help="Generator model: name, folder or hub id.")
-    max_new_tokens: int = config_field(192, help="Tokens generated per document.")
-    batch_size: int = config_field(16, help="Prompts per generation batch.")
-    seed: int = config_field(0, help="Sampling seed and topic order.")
-    temperature: float = config_field(0.0, help="0 = greedy; above 0 samples with the seed.")
-    top_p: float = config_field(1.0, help="Nucleus sampling share (with temperature > 0).")
-    dtype: str = config_field("auto", help="dtype of the generator (auto: bf16 only where it is fast).")
-    prompt_format: str = config_field("chat", help="Prompt format: chat (the tokenizer's template), alpaca or llama2.")
-    repetition_penalty: float = config_field(1.2, help=(
-        "Penalty on tokens already generated (> 1): the 135M generator otherwise degenerates into list loops."))
-    min_words: int = config_field(20, help="Drop generations shorter than this many words.")
-    min_distinct2: float = config_field(0.5, help="Drop generations that repeat themselves more (distinct-2 below).")
-    progress: bool = config_field(True, help="Show a progress bar.")
-    only_cached: bool = config_field(False, help=(
-        "Use only generations already cached (never load a model): missing ones are counted, not made."))
+    model_config = ConfigDict(frozen=True)
+    config_name = "harvest setting"
 
-    @classmethod
-    def from_mapping(cls, d: dict[str, Any], where: str = "harvest settings") -> HarvestSettings:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise CrosstaskError(f"{where}: unknown harvest setting(s) {', '.join(unknown)}; known: "
-                                 f"{', '.join(sorted(known))}")
-        return cls(**d)
+    model: str = Field(EMBEDDED_MODEL, description="Generator model: name, folder or hub id.")
+    max_new_tokens: int = Field(192, ge=1, description="Tokens generated per document.")
+    batch_size: int = Field(16, ge=1, description="Prompts per generation batch.")
+    seed: int = Field(0, description="Sampling seed and topic order.")
+    temperature: float = Field(0.0, ge=0, description="0 = greedy; above 0 samples with the seed.")
+    top_p: float = Field(1.0, description="Nucleus sampling share (with temperature > 0).")
+    dtype: str = Field("auto", description="dtype of the generator (auto: bf16 only where it is fast).")
+    prompt_format: str = Field(DEFAULT_PROMPT_FORMAT, description=(
+        "Prompt format: chat (the tokenizer's template), alpaca or llama2."))
+    repetition_penalty: float = Field(1.2, description=(
+        "Penalty on tokens already generated (> 1): the 135M generator otherwise degenerates into list loops."))
+    min_words: int = Field(20, description="Drop generations shorter than this many words.")
+    min_distinct2: float = Field(0.5, description="Drop generations that repeat themselves more (distinct-2 below).")
+    progress: bool = Field(True, description="Show a progress bar.")
+    only_cached: bool = Field(False, description=(
+        "Use only generations already cached (never load a model): missing ones are counted, not made."))
 
     def generation(self) -> GenerationSettings:
         return GenerationSettings(

@@ -12,7 +12,6 @@ so loading again is instant.
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +28,7 @@ from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 from crosstask.io import read_text
 
-_SETTING_FIELDS = {f.name for f in dataclasses.fields(HarvestSettings)}
+_SETTING_FIELDS = set(HarvestSettings.model_fields)
 
 
 def settings_from_options(kind: str, options: dict[str, Any], allowed_extra: set[str]) -> HarvestSettings:
@@ -38,10 +37,8 @@ def settings_from_options(kind: str, options: dict[str, Any], allowed_extra: set
     if unknown:
         known = ", ".join(sorted(_SETTING_FIELDS | allowed_extra | {"limit", "label"}))
         raise CrosstaskError(f"source kind {kind!r}: unknown option(s) {', '.join(sorted(unknown))}; known: {known}")
-    try:
-        return HarvestSettings(**{k: v for k, v in options.items() if k in _SETTING_FIELDS})
-    except TypeError as e:
-        raise CrosstaskError(f"source kind {kind!r}: {e}") from None
+    return HarvestSettings.parse({k: v for k, v in options.items() if k in _SETTING_FIELDS},
+                                 where=f"source kind {kind!r}")
 
 
 def _goals(kind: str, spec: SourceSpec) -> list[Document]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from crosstask.document import Document
@@ -74,3 +75,32 @@ def load_source(spec: dict[str, Any] | SourceSpec) -> list[Document]:
     if spec.limit is not None:
         docs = docs[: spec.limit]
     return docs
+
+
+def parse_source(value: str, label: str | None = None) -> dict[str, Any]:
+    """A source spec written on the command line: a YAML/JSON mapping (``{kind: advbench}``), a file
+    of documents (``.jsonl``), a bare registered kind, or ``KIND:PATH``. ``label`` names the set the
+    documents go into (a ``paper-format`` folder then reads only that set)."""
+    import yaml
+
+    value = value.strip()
+    if value.startswith("{"):
+        try:
+            spec = yaml.safe_load(value)
+        except yaml.YAMLError:
+            raise CrosstaskError(f"source spec {value!r} is not a valid mapping") from None
+        if not isinstance(spec, dict) or "kind" not in spec:
+            raise CrosstaskError(f"source spec {value!r} needs a 'kind'")
+    elif Path(value).exists():
+        spec = {"kind": "documents", "path": value}
+    elif value in SOURCES:
+        spec = {"kind": value}
+    else:
+        kind, sep, path = value.partition(":")
+        if not (sep and kind in SOURCES):
+            raise CrosstaskError(f"source {value!r}: not a file, a known kind ({', '.join(list_sources())}) "
+                                 "or KIND:PATH")
+        spec = {"kind": kind, "path": path} if path else {"kind": kind}
+    if label and spec.get("kind") == "paper-format":
+        spec.setdefault("sets", [label])
+    return spec
