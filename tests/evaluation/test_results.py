@@ -7,7 +7,7 @@ from crosstask.evaluation.stats import Mean, Rate, format_rate
 
 
 def _cell() -> CellResult:
-    r = Rate.of([True, True, False, True], seed=0, n_resamples=50)
+    r = Rate.of([True, True, False, True])
     return CellResult(n=4, refusal=r, judges={"refusal@2": r}, empty=1, truncated=2,
                       quality=Quality("case_match", "exact_match", Mean.of([0.5, 1.0, 0.0, 0.5]), {"exact_match": 0.5}))
 

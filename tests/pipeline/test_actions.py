@@ -7,6 +7,7 @@ from placeholders import placeholder_docs
 
 from crosstask.errors import CrosstaskError
 from crosstask.evaluation.results import model_metrics
+from crosstask.evaluation.stats import rate_interval
 from crosstask.io import read_jsonl, write_jsonl
 from crosstask.pipeline import actions
 from crosstask.pipeline.stage import Stage, StageContext, StageOutput
@@ -66,9 +67,12 @@ def test_model_metrics_and_samples():
                                                   "quality": None}},
                            "benign": {"case": {"n": 4, "refusal": {"k": 0, "rate": 0.0, "ci": [0, 0]},
                                                "quality": {"metric": "case_match", "mean": 0.5}}}}}
+    # The stored (bootstrap) intervals are replaced by the Wilson interval of k/n.
     assert model_metrics(summary) == {"case": {
-        "malicious": {"refusal_rate": 0.75, "count": 4, "refused": 3, "ci": [0.25, 1.0]},
-        "benign": {"refusal_rate": 0.0, "count": 4, "refused": 0, "ci": [0, 0], "utility": {"case_match": 0.5}}}}
+        "malicious": {"refusal_rate": 0.75, "count": 4, "refused": 3, "ci": list(rate_interval(3, 4)),
+                      "interval": "wilson"},
+        "benign": {"refusal_rate": 0.0, "count": 4, "refused": 0, "ci": list(rate_interval(0, 4)),
+                   "interval": "wilson", "utility": {"case_match": 0.5}, "utility_ci": {"case_match": [0.5, 0.5]}}}}
     records = [{"task": "case", "set": "benign", "doc_id": f"d{i}", "output": "x", "refusal": i == 1}
                for i in (3, 1, 2)]
     assert actions.pick_samples(records, 2) == {"case": {"benign": [

@@ -38,7 +38,8 @@ def test_report_files_and_content(results, tmp_path):
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert json.loads(files.results.read_text()) == results
     md = files.markdown.read_text()
-    assert "| mixed N=200 | 100% |" in md
+    # results.json of older versions had no "refused": it is recovered from rate × count (the rate is k/n).
+    assert "| mixed N=200 | 20/20 (100%, 84–100) |" in md
     assert "![Refusal rate against N](plots/refusal_vs_n.png)" in md
     page = files.html.read_text()
     assert page.count("data:image/png;base64,") == 4
@@ -86,7 +87,8 @@ def test_html_renders_in_headless_chromium(results, tmp_path):
     assert len(probed["imgs"]) == 4
     for name, width, height, complete in probed["imgs"]:
         assert complete and width > 200 and height > 100, f"plot {name} did not decode"
-    assert len(probed["tables"]) == files.html.read_text().count("<table>") == 4
+    # the rate tables, and the provenance and models tables
+    assert len(probed["tables"]) == files.html.read_text().count("<table>") == 6
     for n_rows, height in probed["tables"]:
         assert n_rows >= 2 and height > 0
     shutil.rmtree(tmp_path / "profile", ignore_errors=True)
@@ -111,7 +113,7 @@ def test_out_of_distribution_sets_come_first_with_counts_and_the_frontier(result
     files = write_report(results, tmp_path)
     assert "generalization_frontier.png" in {p.name for p in files.plots}
     md = files.markdown.read_text()
-    assert "| undefended | 25/50 (50%) |" in md
+    assert "| undefended | 25/50 (50%, 37–63) |" in md
 
 
 def test_k_of_n_with_its_interval():

@@ -23,7 +23,7 @@ Files written to ``output_dir`` (all atomic, except the append-only generation c
      "sets": {"malicious": {"documents": 100, "mode": "refusal-only"}, ...},
      "results": {"<set>": {"<task>": {
          "n": 100,
-         "refusal": {"k": 93, "n": 100, "rate": 0.93, "ci": [0.88, 0.97]},
+         "refusal": {"k": 93, "n": 100, "rate": 0.93, "ci": [0.862, 0.966], "interval": "wilson"},
          "processed": {...same shape...},        # 1 - refusal (the harmful-processing rate)
          "judges": {"keyword-gcg13@1": {...rate...}, ...},
          "quality": {"metric": "rouge_l", "n": 100, "mean": 0.31, "ci": [0.28, 0.34],
@@ -33,7 +33,9 @@ Files written to ``output_dir`` (all atomic, except the append-only generation c
      "truncated_documents": 0, "empty_outputs": 0, "warnings": ["..."], "config": {...}}
 
 For malicious sets ``refusal`` is the safety score; for benign and sensitive-benign sets it
-is the over-refusal rate. Every rate carries k/n and a seeded 95% bootstrap interval.
+is the over-refusal rate. Every rate carries k/n and its 95% Wilson interval (``"interval":
+"wilson"``; summaries of older versions hold bootstrap intervals, which are computed again from
+k and n when read); task quality, a mean of per-sample scores, keeps a seeded bootstrap interval.
 """
 
 from __future__ import annotations
@@ -292,13 +294,12 @@ def summarize(records: list[dict[str, Any]], cfg: EvalConfig, judges: list[Judge
                 quality = Quality(task.metric, names[0], head,
                                   {n: sum(r["metrics"][n] for r in scored) / len(scored) for n in names})
             cell = CellResult(
-                n=len(recs), refusal=Rate.of([r["refusal"] for r in recs], seed=seed, n_resamples=nb),
-                judges={j.id: Rate.of([r["judges"][j.id]["refusal"] for r in recs], seed=seed, n_resamples=nb)
-                        for j in judges},
+                n=len(recs), refusal=Rate.of([r["refusal"] for r in recs]),
+                judges={j.id: Rate.of([r["judges"][j.id]["refusal"] for r in recs]) for j in judges},
                 quality=quality, empty=sum(r["empty"] for r in recs), truncated=sum(r["truncated"] for r in recs),
             )
             results[set_name][task.name] = cell.to_dict()
-        overall[set_name] = {"refusal": Rate.of([r["refusal"] for r in set_recs], seed=seed, n_resamples=nb).to_dict()}
+        overall[set_name] = {"refusal": Rate.of([r["refusal"] for r in set_recs]).to_dict()}
     empty = sum(r["empty"] for r in records)
     truncated_docs = len({(r["set"], r["doc_id"]) for r in records if r["truncated"]})
     if empty:
@@ -366,6 +367,10 @@ def load_result(path: str | Path) -> EvalResult:
     summary = read_json(summary_file)
     if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
         raise CrosstaskError(f"{summary_file}: not a crosstask evaluation summary (schema {SCHEMA})")
+    try:
+        read_cells(summary)
+    except CrosstaskError as e:
+        raise CrosstaskError(f"{summary_file}: {e}") from None
     samples_file = summary_file.parent / "samples.jsonl"
     samples = read_jsonl(samples_file) if samples_file.exists() else []
     return EvalResult(summary, samples, str(summary_file.parent))

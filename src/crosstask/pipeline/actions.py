@@ -139,7 +139,8 @@ def eval_stage(ctx: StageContext) -> dict[str, Any]:
         "tasks": inputs["eval"]["tasks"], "output_dir": str(ctx.work_dir),
     }
     result = run_evaluation(config)
-    return {"metrics": model_metrics(result.summary)}
+    return {"metrics": model_metrics(result.summary), "judge": result.summary.get("judge"),
+            "judges": result.summary.get("judges", [])}
 
 
 def pick_samples(records: list[dict[str, Any]], per_cell: int) -> dict[str, dict[str, list[dict[str, Any]]]]:
@@ -154,10 +155,20 @@ def pick_samples(records: list[dict[str, Any]], per_cell: int) -> dict[str, dict
 
 def loss_curve(train_dir: Path) -> list[list[float]]:
     """``[[step, loss], ...]`` from a training run's metrics.jsonl (empty when absent)."""
+    return loss_components(train_dir, keys=("loss",)).get("loss", [])
+
+
+def loss_components(train_dir: Path, keys: tuple[str, ...] | None = None) -> dict[str, list[list[float]]]:
+    """``{"loss/<task>": [[step, value], ...]}``: the per-task loss components the trainer logs in
+    metrics.jsonl (``keys`` picks others, e.g. ``("loss",)``); {} when absent."""
     from crosstask.io import read_jsonl_tolerant
 
-    pts = []
+    out: dict[str, list[list[float]]] = {}
     for rec in read_jsonl_tolerant(train_dir / "metrics.jsonl"):
-        if isinstance(rec.get("loss"), int | float) and isinstance(rec.get("step"), int | float):
-            pts.append([rec["step"], rec["loss"]])
-    return pts
+        if not isinstance(rec.get("step"), int | float):
+            continue
+        for k, v in rec.items():
+            wanted = k in keys if keys is not None else (k.startswith("loss/") and k.count("/") == 1)
+            if wanted and isinstance(v, int | float):
+                out.setdefault(k, []).append([rec["step"], v])
+    return out

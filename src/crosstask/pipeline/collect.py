@@ -2,35 +2,101 @@
 
 from __future__ import annotations
 
+import datetime as _dt
+from pathlib import Path
 from typing import Any
 
-from crosstask.io import read_jsonl_tolerant
-from crosstask.pipeline.actions import SAMPLES_FILE, loss_curve, pick_samples
+from crosstask.evaluation.results import upgrade_metrics
+from crosstask.io import read_json, read_jsonl_tolerant
+from crosstask.pipeline.actions import SAMPLES_FILE, TEST_FILE, loss_components, loss_curve, pick_samples
 from crosstask.pipeline.plan import Plan
-from crosstask.pipeline.stage import StageOutput
+from crosstask.pipeline.provenance import file_sha256, provenance
+from crosstask.pipeline.stage import DONE_FILE, StageOutput
+
+EVAL_SUMMARY = "summary.json"  # written by the evaluator into the eval stage's folder
+DEFENSE_FILES = ("manifest.json", "train.jsonl")
+
+
+def _eval_summary(ev: StageOutput) -> dict[str, Any]:
+    """The evaluator's summary.json of an eval stage ({} for stand-in stages that wrote none)."""
+    path = ev.dir / EVAL_SUMMARY
+    try:
+        data = read_json(path) if path.exists() else {}
+    except Exception:  # a damaged summary must not stop the report; the metrics come from the stage
+        data = {}
+    return data if isinstance(data, dict) else {}
+
+
+def _judge(ev: StageOutput, summary: dict[str, Any]) -> tuple[str | None, list[str]]:
+    """The primary judge (``name@version``) and every judge of an evaluation."""
+    primary = ev.summary.get("judge") or summary.get("judge")
+    judges = ev.summary.get("judges") or summary.get("judges") or ([primary] if primary else [])
+    return primary, list(judges)
+
+
+def _dataset(name: str, folder: Path, files: tuple[str, ...]) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "path": str(folder)}
+    for f in files:
+        if (folder / f).exists():
+            entry[f] = file_sha256(folder / f)
+    manifest = folder / "manifest.json"
+    if manifest.exists():
+        try:
+            m = read_json(manifest)
+        except Exception:
+            m = {}
+        if isinstance(m, dict):
+            entry.update({k: m[k] for k in ("config_hash", "total", "recipe") if k in m})
+    return entry
+
+
+def _finished_at(outputs: dict[str, StageOutput]) -> str | None:
+    """When the newest stage finished (UTC): the date of the results, the same on every rerun."""
+    times = [p.stat().st_mtime for o in outputs.values() if (p := o.dir / DONE_FILE).exists()]
+    if not times:
+        return None
+    return _dt.datetime.fromtimestamp(max(times), _dt.UTC).replace(microsecond=0).isoformat()
 
 
 def collect_results(plan: Plan, outputs: dict[str, StageOutput]) -> dict[str, Any]:
     cfg = plan.config
     models = []
+    all_judges: list[str] = []
+    datasets: list[dict[str, Any]] = []
+    if "testset" in outputs:
+        datasets.append(_dataset("test documents", outputs["testset"].dir, (TEST_FILE,)))
     for m in plan.models:
         ev = outputs[f"eval/{m.id}"]
         tr = outputs.get(f"train/{m.id}")
+        de = outputs.get(f"defense/{m.id}")
+        summary = _eval_summary(ev)
+        judge, judges = _judge(ev, summary)
+        all_judges += [j for j in judges if j not in all_judges]
+        if de is not None and not any(d["path"] == str(de.dir) for d in datasets):
+            datasets.append(_dataset(f"defense dataset {de.name.split('/', 1)[-1]}", de.dir, DEFENSE_FILES))
         models.append({
             "id": m.id, "label": m.label, "family": m.family, "recipe": m.recipe, "n": m.n,
-            "metrics": ev.summary.get("metrics", {}),
+            "metrics": upgrade_metrics(ev.summary.get("metrics", {}), where=f"stage eval/{m.id}: metrics"),
+            "judge": judge,
+            "adapter": str(tr.dir) if tr else None,
             "samples": pick_samples(read_jsonl_tolerant(ev.dir / SAMPLES_FILE), cfg.report.samples_per_cell),
             "loss": loss_curve(tr.dir) if tr else None,
+            "loss_components": (loss_components(tr.dir) or None) if tr else None,
             "train": tr.summary if tr else None,
             "stages": {kind: outputs[f"{kind}/{m.id}"].key for kind in ("defense", "train", "eval")
                        if f"{kind}/{m.id}" in outputs},
         })
+    primaries = list(dict.fromkeys(m["judge"] for m in models if m["judge"]))
+    prov = provenance(cfg.model_dump(mode="json"), seed=cfg.seed, judges=all_judges, datasets=datasets)
+    prov["date"] = _finished_at(outputs) or prov["date"]
     return {
         "schema": "crosstask.results/1",
         "experiment": cfg.name, "description": cfg.description, "base_model": cfg.model.name,
         "prompt_format": cfg.model.prompt_format, "seed": cfg.seed,
+        "judge": primaries[0] if primaries else None, "judges": all_judges,
         "tasks": cfg.eval.tasks, "defense_tasks": cfg.defense.tasks,
         "test_counts": outputs["testset"].summary.get("counts", {}),
         "max_sample_chars": cfg.report.max_sample_chars,
+        "provenance": prov,
         "models": models,
     }
