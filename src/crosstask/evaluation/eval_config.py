@@ -41,7 +41,8 @@ class EvalOptions(ConfigModel):
     generation_dtype: str | None = Field(None, description="bfloat16: faster CPU generation (outputs may differ).")
     max_input_tokens: int | None = Field(None, description=(
         "Prompt budget in tokens (default: the model's context minus max_new_tokens)."))
-    bootstrap_resamples: int = Field(1000, description="Bootstrap resamples of the 95% intervals.")
+    bootstrap_resamples: int = Field(1000, ge=1, description=(
+        "Bootstrap resamples of the 95% intervals of task-quality means (rates use exact Wilson intervals)."))
 
 
 class EvalConfig(EvalOptions):
