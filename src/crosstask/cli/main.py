@@ -13,6 +13,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from crosstask.errors import CrosstaskError
 from crosstask.version import __version__
@@ -40,8 +41,15 @@ def _version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more."),
+    threads: int | None = typer.Option(None, "--threads", help=(
+        "CPU threads for torch (default: $CROSSTASK_THREADS, else $OMP_NUM_THREADS, else the free cores: "
+        "the cores this process may use less the current load).")),
 ) -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from crosstask.threads import configure_threads
+
+    choice = configure_threads(threads)
+    logging.getLogger("crosstask").info("torch threads: %s (%s)", choice.threads or "OMP_NUM_THREADS", choice.reason)
 
 
 for _name in _COMMAND_MODULES:
@@ -52,7 +60,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except CrosstaskError as e:
-        err_console.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(e))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("interrupted; finished work is kept, rerun to resume")

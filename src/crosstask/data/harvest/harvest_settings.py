@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, field_validator
 
 from crosstask.config_model import ConfigModel
 from crosstask.generation.settings import GenerationSettings
-from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
+from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL, check_dtype_name
 
 
 def _dtype_name(dtype: str) -> str:
@@ -27,19 +27,31 @@ class HarvestSettings(ConfigModel):
     model: str = Field(EMBEDDED_MODEL, description="Generator model: name, folder or hub id.")
     max_new_tokens: int = Field(192, ge=1, description="Tokens generated per document.")
     batch_size: int = Field(16, ge=1, description="Prompts per generation batch.")
-    seed: int = Field(0, description="Sampling seed and topic order.")
+    seed: int = Field(0, ge=0, description="Sampling seed and topic order.")
     temperature: float = Field(0.0, ge=0, description="0 = greedy; above 0 samples with the seed.")
-    top_p: float = Field(1.0, description="Nucleus sampling share (with temperature > 0).")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling share (with temperature > 0; 0 < top_p <= 1).")
     dtype: str = Field("auto", description="dtype of the generator (auto: bf16 only where it is fast).")
     prompt_format: str = Field(DEFAULT_PROMPT_FORMAT, description=(
         "Prompt format: chat (the tokenizer's template), alpaca or llama2."))
-    repetition_penalty: float = Field(1.2, description=(
+    repetition_penalty: float = Field(1.2, gt=0, description=(
         "Penalty on tokens already generated (> 1): the 135M generator otherwise degenerates into list loops."))
-    min_words: int = Field(20, description="Drop generations shorter than this many words.")
-    min_distinct2: float = Field(0.5, description="Drop generations that repeat themselves more (distinct-2 below).")
+    min_words: int = Field(20, ge=0, description="Drop generations shorter than this many words.")
+    min_distinct2: float = Field(0.5, ge=0, le=1, description="Drop generations that repeat themselves more (distinct-2 below).")
     progress: bool = Field(True, description="Show a progress bar.")
     only_cached: bool = Field(False, description=(
         "Use only generations already cached (never load a model): missing ones are counted, not made."))
+
+    @field_validator("dtype")
+    @classmethod
+    def _dtype(cls, v: str) -> str:
+        return check_dtype_name(v)  # type: ignore[return-value]
+
+    @field_validator("prompt_format")
+    @classmethod
+    def _prompt_format(cls, v: str) -> str:
+        from crosstask.models.prompt_formats import PROMPT_FORMATS
+
+        return PROMPT_FORMATS.check(v)
 
     def generation(self) -> GenerationSettings:
         return GenerationSettings(
