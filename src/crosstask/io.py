@@ -273,7 +273,7 @@ def load_yaml(text: str, *, where: str | Path | None = None) -> Any:
         at = f" at line {mark.line + 1} column {mark.column + 1}" if mark is not None else ""
         problem = getattr(e, "problem", None) or str(e).splitlines()[0]
         if problem.startswith("duplicate key"):
-            raise InputError(f"{at.strip()}: {problem}" if at else problem, path=where) from None
+            raise InputError(f"{at.strip().removeprefix('at ')}: {problem}" if at else problem, path=where) from None
         raise InputError(f"malformed YAML{at}: {problem}", path=where) from None
 
 

@@ -235,11 +235,11 @@ def load_model(
 
     from crosstask.models.adapters import pickle_allowed
 
-    path = resolve_model_path(name, allow_pickle=allow_pickle)
     if adapter is not None:  # refuse a bad adapter folder before loading anything
         from crosstask.models.adapters import refuse_pickle
 
         refuse_pickle(adapter, "adapter", allow_pickle)
+    path = resolve_model_path(name, allow_pickle=allow_pickle)
     tok = load_tokenizer(name, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
     try:
         model = AutoModelForCausalLM.from_pretrained(
