@@ -136,6 +136,27 @@ def document_bounds(config: ExperimentConfig) -> dict[str, int | None]:
     return bounds
 
 
+def check_sources(config: ExperimentConfig, where: str = "config", *, test_sources: bool = True) -> None:
+    """Refuse, before any stage runs, a source the documents (or testset) stage could not load: an
+    unknown kind, or bad options of a generating kind (harvest, generated-news, ...), checked without
+    loading a model."""
+    from crosstask.data.harvest.harvest_settings import SOURCE_EXTRA_OPTIONS, check_source_options
+    from crosstask.data.sources.registry import SOURCES
+
+    groups = [("documents.sources", config.documents.sources)]
+    if test_sources:
+        groups.append(("documents.test_sources", config.documents.test_sources))
+    for key, sources in groups:
+        for i, source in enumerate(sources):
+            if source.kind not in SOURCES:
+                raise CrosstaskError(f"{where}: {key}.{i}.kind: {SOURCES.unknown_message(source.kind)}")
+            if source.kind in SOURCE_EXTRA_OPTIONS:
+                try:
+                    check_source_options(source.kind, source.options)
+                except ValueError as e:
+                    raise CrosstaskError(f"{where}: {key}.{i}.{e}") from None
+
+
 def check_counts(config: ExperimentConfig, where: str = "config") -> None:
     """Refuse, before any stage runs, an experiment whose held-out counts or N cannot be met by its
     documents, where the config fixes how many there can be (see :func:`document_bounds`)."""

@@ -15,7 +15,7 @@ from rich.table import Table
 
 from crosstask.io import append_jsonl, check_writable, file_lock, write_json, write_text
 from crosstask.pipeline.experiment_config import ExperimentConfig, load_config
-from crosstask.pipeline.plan import Plan, build_plan, check_counts
+from crosstask.pipeline.plan import Plan, build_plan, check_counts, check_sources
 from crosstask.pipeline.stage import Action, StageOutput, StageStore
 
 RUN_LOG = "run.log"  # JSONL: one event per stage (skip/start/done), appended as they happen
@@ -76,8 +76,10 @@ def plan_run(
     cfg = load_config(config, overrides)
     if output_dir is not None:
         cfg = cfg.model_copy(update={"output_dir": str(Path(output_dir).resolve())})
-    if "documents" not in (actions or {}):  # the counts are those of the built-in documents stage
-        check_counts(cfg, str(config) if isinstance(config, str | Path) else "config")
+    where = str(config) if isinstance(config, str | Path) else "config"
+    if "documents" not in (actions or {}):  # what the built-in documents (and testset) stages will load
+        check_sources(cfg, where, test_sources="testset" not in (actions or {}))
+        check_counts(cfg, where)
     acts = {**default_actions(), **(actions or {})}
     return build_plan(cfg, StageStore(cfg.stages_path()), acts)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import ConfigDict, Field, field_validator
+from pydantic import ConfigDict, Field, ValidationError, field_validator
 
 from crosstask.config_model import ConfigModel
 from crosstask.generation.settings import GenerationSettings
@@ -77,3 +77,66 @@ class HarvestSettings(ConfigModel):
                 "temperature": self.temperature if self.temperature > 0 else 1.0, "top_p": self.top_p,
                 "seed": self.seed} | (
                     {"repetition_penalty": self.repetition_penalty} if self.repetition_penalty != 1.0 else {})
+
+
+# The options each generating source kind takes besides the HarvestSettings fields.
+_BENIGN_OPTIONS = frozenset({"n", "topics", "topics_file", "topics_part", "heldout_topics", "prefill_share"})
+SOURCE_EXTRA_OPTIONS: dict[str, frozenset[str]] = {
+    "harvest": frozenset({"goals", "prefill", "opening"}),
+    "harvest-counterparts": frozenset({"goals", "framings", "per_goal"}),
+    "generated-news": _BENIGN_OPTIONS,
+    "generated-sensitive": _BENIGN_OPTIONS,
+}
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_share(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v <= 1
+
+
+_EXTRA_CHECKS: dict[str, tuple[Any, str]] = {
+    "n": (lambda v: _is_int(v) and v >= 1, "expected a whole number >= 1"),
+    "per_goal": (lambda v: _is_int(v) and v >= 1, "expected a whole number >= 1"),
+    "prefill_share": (_is_share, "expected a number between 0 and 1"),
+    "heldout_topics": (_is_share, "expected a number between 0 and 1"),
+    "topics_part": (lambda v: v in ("all", "train", "heldout"), "expected all, train or heldout"),
+    "opening": (lambda v: v in ("keep", "remove"), "expected keep or remove"),
+    "prefill": (lambda v: isinstance(v, str), "expected a string"),
+    "topics_file": (lambda v: isinstance(v, str) and v != "", "expected a file name"),
+    "topics": (lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v), "expected a list of strings"),
+    "framings": (lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v), "expected a list of strings"),
+    "goals": (lambda v: isinstance(v, str | dict), "expected a source kind or a source spec mapping"),
+}
+
+
+def check_source_options(kind: str, options: dict[str, Any]) -> HarvestSettings:
+    """The HarvestSettings of a generating source's options, every option checked (no model is loaded):
+    a problem is a ``ValueError`` naming the key (``options.max_new_tokens: ...``)."""
+    fields = set(HarvestSettings.model_fields)
+    extra = SOURCE_EXTRA_OPTIONS[kind]
+    unknown = set(options) - fields - extra
+    if unknown:
+        known = ", ".join(sorted(fields | extra | {"limit", "label"}))
+        raise ValueError(f"options: unknown option(s) {', '.join(sorted(unknown))}; known: {known}")
+    for key in sorted(extra & set(options)):
+        ok, expected = _EXTRA_CHECKS[key]
+        if not ok(options[key]):
+            raise ValueError(f"options.{key}: {expected}, got {options[key]!r}")
+    goals = options.get("goals")
+    if isinstance(goals, dict):
+        from crosstask.data.sources.registry import SourceSpec
+        from crosstask.errors import CrosstaskError
+
+        try:
+            SourceSpec.from_mapping(goals)
+        except CrosstaskError as e:
+            raise ValueError(f"options.goals: {e}") from None
+    try:
+        return HarvestSettings.model_validate({k: v for k, v in options.items() if k in fields})
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise ValueError(f"options.{loc}: {first['msg'].removeprefix('Value error, ')}") from None
