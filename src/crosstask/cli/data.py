@@ -228,10 +228,8 @@ def harvest(
         if limit is not None:
             goal_docs = goal_docs[:limit]
         result = harvest_malicious_documents(goal_docs, settings, prefill=prefill or DEFAULT_PREFILL)
-    elif kind in ("news", "sensitive"):
-        result = generate_benign_documents(kind, n, settings)
     else:
-        raise CrosstaskError(f"unknown --kind {kind!r}; use malicious, news or sensitive")
+        result = generate_benign_documents(kind, n, settings)
     if not result.documents:
         raise CrosstaskError(f"no documents kept ({result.stats()}); try more goals or more tokens")
     write_jsonl(out, (d.to_dict() for d in result.documents))
