@@ -73,7 +73,8 @@ class _ConfigMeta(type(BaseModel)):  # type: ignore[misc]
 class ConfigModel(BaseModel, metaclass=_ConfigMeta):
     """The base of every config: unknown keys forbidden, lax types, one-line errors."""
 
-    model_config = ConfigDict(extra="forbid")
+    # NaN and infinity are never a valid setting (a NaN passes every range check).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     # What an unknown key is called in errors of a config parsed on its own ("unknown training config key").
     config_name: ClassVar[str] = ""

@@ -52,12 +52,21 @@ class Registry(Generic[T]):
         self._entries[name] = target
         return target
 
+    def unknown_message(self, name: object) -> str:
+        return f"unknown {self.kind} {name!r}; known {self.known}: {', '.join(self.names(sort=True))}"
+
+    def check(self, name: str) -> str:
+        """``name`` if it is registered (nothing is imported), else a ``ValueError`` that pydantic
+        reports with its key path: for config validators."""
+        if not isinstance(name, str) or name not in self._entries:
+            raise ValueError(self.unknown_message(name))
+        return name
+
     def get(self, name: str) -> T:
         try:
             entry = self._entries[name]
         except (KeyError, TypeError):
-            raise CrosstaskError(f"unknown {self.kind} {name!r}; known {self.known}: {', '.join(self.names(sort=True))}") \
-                from None
+            raise CrosstaskError(self.unknown_message(name)) from None
         if isinstance(entry, str):
             entry = self._entries[name] = _import_target(entry)
         return entry

@@ -85,7 +85,7 @@ def test_adapter_folder_checks(tmp_path, tiny):
     with pytest.raises(CrosstaskError, match="no adapter_config.json"):
         attach_adapter(tiny.model, tmp_path)
     (tmp_path / "adapter_config.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(CrosstaskError, match="no .safetensors"):
+    with pytest.raises(CrosstaskError, match="no adapter_model.safetensors"):
         attach_adapter(tiny.model, tmp_path)
     (tmp_path / "adapter_model.safetensors").write_bytes(b"")
     (tmp_path / "crosstask_train.json").write_text(json.dumps({"base_model": "other-model"}), encoding="utf-8")

@@ -48,3 +48,19 @@ def test_bad_values_are_one_line_errors():
 def test_every_preset_is_a_valid_config():
     for name in PRESETS:
         assert isinstance(preset(name), TrainConfig)
+
+
+def test_every_allowed_scheduler_steps_without_extra_arguments():
+    import typing
+
+    import torch
+    from transformers import get_scheduler
+
+    from crosstask.training.train_config import Scheduler
+
+    for name in typing.get_args(Scheduler):
+        opt = torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))], lr=1e-3)
+        sched = get_scheduler(name, opt, num_warmup_steps=1, num_training_steps=4)
+        for _ in range(4):
+            opt.step()
+            sched.step()

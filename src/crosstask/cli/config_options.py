@@ -26,7 +26,7 @@ import typer
 from pydantic import BaseModel
 
 from crosstask.errors import CrosstaskError
-from crosstask.io import apply_assignments, read_yaml_section
+from crosstask.io import apply_assignments, load_yaml, read_yaml_section
 
 Parser = Callable[[Any], Any]
 
@@ -72,12 +72,10 @@ def _option_type(hint: Any) -> tuple[type, Parser | None, str]:
 
 def _yaml_of(kind: type) -> Parser:
     def parse(text: str) -> Any:
-        import yaml
-
         try:
-            value = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise CrosstaskError(f"{text!r} is not valid YAML") from None
+            value = load_yaml(text)
+        except CrosstaskError as e:
+            raise CrosstaskError(f"{text!r} is not valid YAML ({e})") from None
         if not isinstance(value, kind):
             raise CrosstaskError(f"{text!r}: expected a YAML {'mapping' if kind is dict else 'list'}")
         return value

@@ -7,6 +7,7 @@ from typing import Any
 
 import typer
 from pydantic import Field
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -23,6 +24,7 @@ from crosstask.data.defense.defense_config import DefenseConfig
 from crosstask.data.harvest.harvest_settings import HarvestSettings
 from crosstask.data.sources.registry import parse_source
 from crosstask.errors import CrosstaskError
+from crosstask.io import check_writable
 
 __all__ = ["InspectConfig", "data_app", "parse_source", "register"]
 
@@ -96,10 +98,10 @@ def build(
         raise CrosstaskError("no output folder: pass --out or set 'out:' in the config")
     cfg = parse_defense_config(settings, where=str(config) if config else "command line")
     manifest = build_defense_dataset(cfg, out, overwrite=overwrite)
-    console.print(f"defense dataset written to [bold]{out}[/] (config hash {manifest.config_hash})")
+    console.print(f"defense dataset written to [bold]{escape(str(out))}[/] (config hash {manifest.config_hash})")
     console.print(_counts_table(manifest))
     held = ", ".join(f"{k}: {v}" for k, v in manifest.test_documents.items()) or "none"
-    console.print(f"held-out test documents: {held}")
+    console.print(escape(f"held-out test documents: {held}"))
 
 
 class InspectConfig(ConfigModel):
@@ -128,20 +130,20 @@ def inspect(
                               where=str(config) if config else "command line")
     examples = cfg.examples
     manifest = read_manifest(folder)
-    console.print(f"[bold]{folder}[/]: recipe {manifest.recipe}, seed {manifest.seed}, "
+    console.print(f"[bold]{escape(str(folder))}[/]: recipe {escape(manifest.recipe)}, seed {manifest.seed}, "
                   f"config hash {manifest.config_hash}")
     console.print(_counts_table(manifest))
     held = ", ".join(f"{k}: {v}" for k, v in manifest.test_documents.items()) or "none"
-    console.print(f"held-out test documents: {held}; distinct refusals: {manifest.distinct_refusals}")
+    console.print(escape(f"held-out test documents: {held}; distinct refusals: {manifest.distinct_refusals}"))
     if manifest.stats:
-        console.print("notes: " + ", ".join(f"{k}={v}" for k, v in manifest.stats.items()))
+        console.print(escape("notes: " + ", ".join(f"{k}={v}" for k, v in manifest.stats.items())))
     shown = _pick_examples(read_examples(folder), examples)
     if any(e.kind == "malicious" for e in shown):
         console.print("[yellow]warning: malicious documents are shown collapsed to their first "
                       f"{_MALICIOUS_PREVIEW} characters[/]")
     for e in shown:
-        console.print(Panel(_render_example(e), title=f"{e.kind} / {e.task}" + (" (truncated)" if e.truncated else ""),
-                            subtitle=e.id, expand=True))
+        console.print(Panel(_render_example(e), title=escape(f"{e.kind} / {e.task}" + (" (truncated)" if e.truncated else "")),
+                            subtitle=escape(e.id), expand=True))
 
 
 def _pick_examples(all_examples: list[Any], k: int) -> list[Any]:
@@ -177,8 +179,6 @@ def _collapse_document(content: str, task_name: str) -> str:
 
 
 def _render_example(e: Any) -> str:
-    from rich.markup import escape
-
     lines = []
     for m in e.messages:
         content = m["content"]
@@ -216,18 +216,23 @@ def harvest(
 
     settings = HarvestSettings.parse(command_settings(HarvestSettings, read_section(config, "harvest"), assignments,
                                                       values), where=str(config) if config else "command line")
+    if kind not in ("malicious", "news", "sensitive"):
+        raise CrosstaskError(f"unknown --kind {kind!r}; use malicious, news or sensitive")
+    if limit is not None and limit < 1:
+        raise CrosstaskError(f"--limit: must be at least 1, got {limit}")
+    if n < 1:
+        raise CrosstaskError(f"--n: must be at least 1, got {n}")
+    check_writable(out, kind="file")
     if kind == "malicious":
         goal_docs = load_source(parse_source(goals))
         if limit is not None:
             goal_docs = goal_docs[:limit]
         result = harvest_malicious_documents(goal_docs, settings, prefill=prefill or DEFAULT_PREFILL)
-    elif kind in ("news", "sensitive"):
-        result = generate_benign_documents(kind, n, settings)
     else:
-        raise CrosstaskError(f"unknown --kind {kind!r}; use malicious, news or sensitive")
+        result = generate_benign_documents(kind, n, settings)
     if not result.documents:
         raise CrosstaskError(f"no documents kept ({result.stats()}); try more goals or more tokens")
     write_jsonl(out, (d.to_dict() for d in result.documents))
     stats = result.stats()
-    console.print(f"{stats['kept']} documents written to [bold]{out}[/]")
-    console.print(", ".join(f"{k}: {v}" for k, v in stats.items()))
+    console.print(f"{stats['kept']} documents written to [bold]{escape(str(out))}[/]")
+    console.print(escape(", ".join(f"{k}: {v}" for k, v in stats.items())))

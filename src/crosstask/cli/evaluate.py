@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from crosstask.cli._common import console
 from crosstask.cli.config_options import (
@@ -73,9 +74,9 @@ def register(app: typer.Typer) -> None:
         result = evaluate(cfg)
         console.print(result_table(result.summary))
         for w in result.summary["warnings"]:
-            console.print(f"[yellow]warning:[/] {w}")
+            console.print(f"[yellow]warning:[/] {escape(w)}")
         if result.output_dir:
-            console.print(f"wrote {result.output_dir}/summary.json and samples.jsonl")
+            console.print(escape(f"wrote {result.output_dir}/summary.json and samples.jsonl"))
 
     @group.command("matrix")
     @config_options(MatrixConfig)
@@ -92,7 +93,7 @@ def register(app: typer.Typer) -> None:
         """
         from crosstask.errors import CrosstaskError
         from crosstask.evaluation import cross_task_matrix, load_runs, matrix_table
-        from crosstask.io import write_json
+        from crosstask.io import check_writable, write_json
 
         settings = command_settings(MatrixConfig, read_section(config, "matrix"), assignments, values)
         if run_folders:
@@ -100,10 +101,12 @@ def register(app: typer.Typer) -> None:
         cfg = MatrixConfig.parse(settings, where=str(config) if config else "command line")
         if not cfg.runs:
             raise CrosstaskError("no evaluations to compare: give NAME=FOLDER items (or runs: in --config)")
+        if cfg.out:
+            check_writable(cfg.out, kind="file")
         m = cross_task_matrix(load_runs(cfg.runs))
         console.print(matrix_table(m))
         if cfg.out:
             write_json(cfg.out, m)
-            console.print(f"wrote {cfg.out}")
+            console.print(escape(f"wrote {cfg.out}"))
 
     app.add_typer(group, name="eval")

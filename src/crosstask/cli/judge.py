@@ -6,7 +6,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from pydantic import Field
+from pydantic import Field, field_validator
+from rich.markup import escape
 
 from crosstask.cli._common import console
 from crosstask.cli.config_options import (
@@ -26,6 +27,15 @@ class JudgeListConfig(ConfigModel):
     config_name = "judge list config"
 
     judges: list[str] = Field(default_factory=list, description="Only these judges (default: all).")
+
+    @field_validator("judges")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        from crosstask.judges.base import JUDGES
+
+        for name in v:
+            JUDGES.check(name)
+        return v
 
 
 def register(app: typer.Typer) -> None:
@@ -50,7 +60,7 @@ def register(app: typer.Typer) -> None:
                                                      values), where=str(config) if config else "command line")
         for n in cfg.judges or list_judges():
             j = get_judge(n)
-            console.print(f"[bold]{j.id}[/]  {j.description}")
+            console.print(f"[bold]{escape(j.id)}[/]  {escape(j.description)}")
 
     @group.command("validate")
     @config_options(JudgeValidationConfig, aliases={"judges": ["--judge"]},
@@ -66,7 +76,7 @@ def register(app: typer.Typer) -> None:
         repeatable).
         """
         from crosstask.evaluation.terminal_tables import scores_table
-        from crosstask.io import write_json
+        from crosstask.io import check_writable, write_json
         from crosstask.judges import list_judges
         from crosstask.judges.validate import (
             builtin_sets,
@@ -78,6 +88,8 @@ def register(app: typer.Typer) -> None:
         cfg = JudgeValidationConfig.parse(
             command_settings(JudgeValidationConfig, read_section(config, "validate"), assignments, values),
             where=str(config) if config else "command line")
+        if cfg.out:
+            check_writable(cfg.out, kind="file")
         names = cfg.judges or list_judges()
         sets = builtin_sets() if cfg.builtin else []
         for path in cfg.data:
@@ -89,6 +101,6 @@ def register(app: typer.Typer) -> None:
         console.print(scores_table(scores))
         if cfg.out:
             write_json(cfg.out, {"scores": scores_to_json(scores)})
-            console.print(f"wrote {cfg.out}")
+            console.print(escape(f"wrote {cfg.out}"))
 
     app.add_typer(group, name="judge")

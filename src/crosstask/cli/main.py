@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from crosstask.errors import CrosstaskError
 from crosstask.version import __version__
@@ -55,9 +56,16 @@ def _root(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log more."),
     debug: bool = typer.Option(False, DEBUG_FLAG, help="On an error, show the full Python traceback "
                                                        "(also accepted after the command; or CROSSTASK_DEBUG=1)."),
+    threads: int | None = typer.Option(None, "--threads", help=(
+        "CPU threads for torch (default: $CROSSTASK_THREADS, else $OMP_NUM_THREADS, else the free cores: "
+        "the cores this process may use less the current load).")),
 ) -> None:
     # --debug is taken out of the arguments by main() (it may stand anywhere); this option documents it.
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from crosstask.threads import configure_threads
+
+    choice = configure_threads(threads)
+    logging.getLogger("crosstask").info("torch threads: %s (%s)", choice.threads or "OMP_NUM_THREADS", choice.reason)
 
 
 for _name in _COMMAND_MODULES:
@@ -102,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except CrosstaskError as e:
         if debug:
             raise
-        _error(_escape(_one_line(str(e))))
+        _error(escape(_one_line(str(e))))
         sys.exit(USAGE_EXIT)
     except KeyboardInterrupt:
         code = INTERRUPTED_EXIT
@@ -113,13 +121,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         if debug:
             raise
         if type(e).__name__ != "NoArgsIsHelpError":  # that one printed the help when it was made
-            _error(_escape(usage_message(e)))
+            _error(escape(usage_message(e)))
         sys.exit(int(getattr(e, "exit_code", 1)))
     except Exception as e:
         if debug:
             raise
         where = f" (rerun with {DEBUG_FLAG} for the traceback)"
-        _error(_escape(_one_line(f"{type(e).__name__}: {e}") or type(e).__name__) + where)
+        _error(escape(_one_line(f"{type(e).__name__}: {e}") or type(e).__name__) + where)
         sys.exit(1)
     # typer returns the code of a typer.Exit (and turns Ctrl-C inside a command into Exit(130)).
     if code == INTERRUPTED_EXIT:
@@ -128,7 +136,3 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(code)
 
 
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
+from rich.markup import escape
 
 from crosstask.cli._common import console
 from crosstask.cli.config_options import (
@@ -64,11 +65,11 @@ def register(app: typer.Typer) -> None:
         result = train(cfg, dataset, out, resume=resume, overwrite=overwrite, progress=not no_progress)
         if not result.is_main_process:
             return
-        console.print(
+        console.print(escape(
             f"trained {result.steps} steps on {result.n_examples} examples in {result.train_seconds:.0f} s "
             f"({result.tokens_per_second:,.0f} tok/s), final loss {result.final_loss:.4f} -> {result.out_dir}"
             if result.final_loss is not None else f"nothing to do: {result.out_dir} is finished"
-        )
+        ))
 
     @app.command("merge")
     @config_options(MergeConfig)
@@ -88,4 +89,4 @@ def register(app: typer.Typer) -> None:
         settings = command_settings(MergeConfig, read_section(config, "merge"), assignments, values)
         cfg = MergeConfig.parse(settings, where=str(config) if config else "command line")
         path = merge_adapter(adapter, out, cfg)
-        console.print(f"merged model written to {path}")
+        console.print(escape(f"merged model written to {path}"))

@@ -9,15 +9,22 @@ run`` has one option per field.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from crosstask.config_model import ConfigModel, pipeline_field
 from crosstask.document import Document, set_label
 from crosstask.errors import CrosstaskError
-from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
+from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL, check_dtype_name
 from crosstask.tasks import PAPER_TASKS
+
+
+def _check_set_name(name: str) -> None:
+    try:
+        set_label(name)
+    except CrosstaskError as e:  # pydantic reports ValueErrors with their key path
+        raise ValueError(str(e).removeprefix("field 'set': ")) from None
 
 
 class EvalOptions(ConfigModel):
@@ -25,24 +32,45 @@ class EvalOptions(ConfigModel):
 
     config_name = "evaluation config"
 
-    dtype: str | None = Field(None, description="dtype to load the model in (default: auto).")
+    dtype: str | None = Field(None, description="dtype to load the model in (default: float32; auto: bf16 where fast).")
     system_prompt: str | None = Field(None, description="A system prompt before every request.")
-    judges: list[str] = Field(default_factory=lambda: ["refusal"],
+    judges: list[str] = Field(default_factory=lambda: ["refusal"], min_length=1,
                               description="Judges; the first decides refusal rates.")
     refusal_only: list[str] = Field(default_factory=lambda: ["malicious"], description=(
         "Sets generated only until the judge's verdict is final (empty: every answer in full)."))
-    refusal_only_tokens: int | None = Field(None, description=(
+    refusal_only_tokens: int | None = Field(None, ge=1, description=(
         "Cap on new tokens in refusal-only mode (default: the engine's)."))
     use_given_prompts: bool | None = Field(None, description=(
         "Use paper-format prompts as released (default: when present)."))
-    limit: int | None = Field(None, description="At most this many documents per set.")
+    limit: int | None = Field(None, ge=1, description="At most this many documents per set.")
     max_new_tokens: int = Field(128, ge=1, description="Tokens to generate per answer.")
     batch_size: int = Field(16, ge=1, description="Generation batch size.")
-    generation_dtype: str | None = Field(None, description="bfloat16: faster CPU generation (outputs may differ).")
-    max_input_tokens: int | None = Field(None, description=(
+    generation_dtype: Literal["float32", "bfloat16"] | None = Field(None, description="bfloat16: faster CPU generation (outputs may differ).")
+    max_input_tokens: int | None = Field(None, ge=1, description=(
         "Prompt budget in tokens (default: the model's context minus max_new_tokens)."))
     bootstrap_resamples: int = Field(1000, ge=1, description=(
         "Bootstrap resamples of the 95% intervals of task-quality means (rates use exact Wilson intervals)."))
+
+    @field_validator("dtype")
+    @classmethod
+    def _dtype(cls, v: str | None) -> str | None:
+        return check_dtype_name(v)
+
+    @field_validator("judges")
+    @classmethod
+    def _judges(cls, v: list[str]) -> list[str]:
+        from crosstask.judges.base import JUDGES
+
+        for name in v:
+            JUDGES.check(name)
+        return v
+
+    @field_validator("refusal_only")
+    @classmethod
+    def _refusal_only_sets(cls, v: list[str]) -> list[str]:
+        for s in v:
+            _check_set_name(s)
+        return v
 
 
 class EvalConfig(EvalOptions):
@@ -64,7 +92,7 @@ class EvalConfig(EvalOptions):
         "Source specs whose documents are grouped into sets by their label (e.g. one paper-format folder)."))
     tasks: list[str] = pipeline_field(default_factory=lambda: list(PAPER_TASKS), set_by="eval.tasks",
                                       help="Tasks (default: the five paper tasks).")
-    seed: int = pipeline_field(0, help="Seed of sampling and bootstrap intervals.", set_by="seed")
+    seed: int = pipeline_field(0, ge=0, help="Seed of sampling and bootstrap intervals.", set_by="seed")
     output_dir: str | None = pipeline_field(None, set_by="output_dir", help=(
         "Output folder (samples.jsonl, summary.json; resumable)."))
 
@@ -72,11 +100,24 @@ class EvalConfig(EvalOptions):
     @classmethod
     def _set_names(cls, v: dict[str, Any]) -> dict[str, Any]:
         for s in v:
-            try:
-                set_label(s)
-            except CrosstaskError as e:  # pydantic reports ValueErrors with their key path
-                raise ValueError(str(e).removeprefix("field 'set': ")) from None
+            _check_set_name(s)
         return v
+
+    @field_validator("tasks")
+    @classmethod
+    def _tasks(cls, v: list[str]) -> list[str]:
+        from crosstask.tasks.registry import TASKS
+
+        for name in v:
+            TASKS.check(name)
+        return v
+
+    @field_validator("prompt_format")
+    @classmethod
+    def _prompt_format(cls, v: str) -> str:
+        from crosstask.models.prompt_formats import PROMPT_FORMATS
+
+        return PROMPT_FORMATS.check(v)
 
     @model_validator(mode="after")
     def _something_to_evaluate(self) -> EvalConfig:

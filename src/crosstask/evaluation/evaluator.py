@@ -47,12 +47,12 @@ from pathlib import Path
 from typing import Any
 
 from crosstask.document import EVAL_SET_KEY, Document, set_label, set_order
-from crosstask.errors import CrosstaskError
+from crosstask.errors import CrosstaskError, InputError
 from crosstask.evaluation.eval_config import EvalConfig
 from crosstask.evaluation.results import CellResult, Quality, read_cells
 from crosstask.evaluation.stats import Mean, Rate
 from crosstask.evaluation.task_metrics import get_metric
-from crosstask.io import stable_hash, write_json, write_jsonl
+from crosstask.io import check_writable, content_hash, stable_hash, write_json, write_jsonl
 from crosstask.judges import Judge, get_judge
 from crosstask.tasks import Task, TaskInput, get_task
 from crosstask.tasks.truncation import Shown, fit_text, task_shown
@@ -114,6 +114,12 @@ def load_sets(cfg: EvalConfig) -> dict[str, list[Document]]:
         if isinstance(spec, dict) and spec.get("kind") == "paper-format" and "sets" not in spec:
             spec = {**spec, "sets": [label]}  # a paper-format folder holds all three sets: take this one
         docs = load(spec)
+        if _labels_from_data(spec):
+            for d in docs:
+                if d.label != label:
+                    where = spec.get("path") if isinstance(spec, dict) and spec.get("path") else f"sets.{name}"
+                    raise InputError(f"document {d.id!r} is labelled {d.label!r} but was given as the {name!r} "
+                                     "set; give it as its own label's set", path=where, field="label")
         sets[name] = [d if d.label == label else Document(d.id, d.text, label, d.source, d.meta) for d in docs]  # type: ignore[arg-type]
     for spec in cfg.documents:
         for d in load(spec):
@@ -124,6 +130,16 @@ def load_sets(cfg: EvalConfig) -> dict[str, list[Document]]:
         if not sets[name]:
             raise CrosstaskError(f"document set {name!r} is empty")
     return {k: sets[k] for k in set_order(sets)}
+
+
+def _labels_from_data(spec: Any) -> bool:
+    """True when a set's documents carry labels of their own (saved documents, a label column, a
+    paper-format file, hand labels, an explicit ``label``): a document of another label in that set
+    is a mistake. Sources whose label is only their kind's default (advbench: malicious) take the set's."""
+    if isinstance(spec, list):
+        return True
+    return isinstance(spec, dict) and (spec.get("kind") in ("documents", "paper-format")
+                                       or any(k in spec for k in ("label", "label_field", "hand_labels")))
 
 
 def _mode(cfg: EvalConfig, set_name: str) -> str:
@@ -213,14 +229,31 @@ def _settings(cfg: EvalConfig) -> Any:
 
 
 def _weights_identity(cfg: EvalConfig) -> dict[str, Any]:
-    """What identifies the weights in the generation cache: a retrained adapter in the same
-    folder must not reuse old outputs, so its weight files' sizes and times are included."""
+    """What identifies the weights in the generation cache: the base model's name and dtype, and an
+    adapter's content (the hashes of its weights and its config, not its path or file times), so a
+    retrained adapter misses the cache and a moved or copied one keeps it."""
     ident: dict[str, Any] = {"model": cfg.model, "dtype": cfg.dtype, "adapter": None}
     if cfg.adapter:
-        files = sorted(Path(cfg.adapter).glob("*.safetensors"))
-        ident["adapter"] = {"path": str(Path(cfg.adapter).resolve()),
-                            "files": [(f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files]}
+        folder = Path(cfg.adapter)
+        ident["adapter"] = {"files": {f.name: content_hash(f) for f in sorted(folder.glob("*.safetensors"))},
+                            "config": _adapter_config_identity(folder / "adapter_config.json")}
     return ident
+
+
+def _adapter_config_identity(path: Path) -> str | None:
+    """The adapter config without where its base model was loaded from (an absolute cache path) and
+    with ``target_modules`` in one order (peft writes a set)."""
+    if not path.is_file():
+        return None
+    from crosstask.io import read_json
+
+    cfg = read_json(path)
+    if not isinstance(cfg, dict):
+        return content_hash(path)
+    cfg.pop("base_model_name_or_path", None)
+    if isinstance(cfg.get("target_modules"), list):
+        cfg["target_modules"] = sorted(cfg["target_modules"])
+    return stable_hash(cfg)
 
 
 def _run_generation(samples: list[Sample], loaded: Any, cfg: EvalConfig, primary: Judge, cache_file: Path,
@@ -334,6 +367,8 @@ def evaluate(config: EvalConfig | dict[str, Any], *, loaded: Any = None, progres
     ``loaded`` (a :class:`~crosstask.models.LoadedModel`) skips loading the model again.
     """
     cfg = EvalConfig.parse(config)
+    if cfg.output_dir:
+        check_writable(cfg.output_dir)
     judges = [get_judge(n) for n in cfg.judges]  # unknown judge: fail before loading anything
     tasks = [get_task(t) for t in cfg.tasks]
     sets = load_sets(cfg)

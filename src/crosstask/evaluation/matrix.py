@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import Field
+from rich.markup import escape
 from rich.table import Table
 
 from crosstask.config_model import ConfigModel
@@ -78,5 +79,5 @@ def matrix_table(matrix: dict[str, Any]) -> Table:
                 if c.get(key):
                     parts.append(f"{tag} {Rate.from_dict(c[key]).fmt(digits=0, counts='plain')}")
             vals.append("\n".join(parts) or "-")
-        t.add_row(row["defense"], *vals, end_section=True)
+        t.add_row(escape(str(row["defense"])), *vals, end_section=True)
     return t

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from rich.markup import escape
 from rich.table import Table
 
 from crosstask.document import LABELS
@@ -22,7 +23,7 @@ def result_table(summary: dict[str, Any]) -> Table:
 
     Sized for an 80-column terminal; cut (truncated) documents are in the warnings and JSON.
     """
-    t = Table(title=f"{summary['name']} ({summary['model']}, judge {summary['judge']})")
+    t = Table(title=escape(f"{summary['name']} ({summary['model']}, judge {summary['judge']})"))
     t.add_column("set / task", no_wrap=True)
     t.add_column("refusal % [CI]", justify="right", no_wrap=True)
     t.add_column("k/n", justify="right", no_wrap=True)
@@ -58,7 +59,7 @@ def scores_table(scores: Sequence[Any]) -> Table:
     for s in scores:
         best = max((x.f1 for x in scores if x.dataset == s.dataset), default=0.0)
         f1 = f"[bold green]{s.f1:.3f}[/]" if s.f1 == best else f"{s.f1:.3f}"
-        t.add_row(s.dataset if s.dataset != last else "", s.judge, str(s.n), str(s.positives), f"{s.accuracy:.3f}",
+        t.add_row(escape(s.dataset) if s.dataset != last else "", escape(s.judge), str(s.n), str(s.positives), f"{s.accuracy:.3f}",
                   f"{s.precision:.3f}", f"{s.recall:.3f}", f1, end_section=False)
         last = s.dataset
     return t

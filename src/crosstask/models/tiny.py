@@ -6,7 +6,6 @@ config exercise the real code paths (chat template, padding, LoRA, generation).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
@@ -62,16 +61,16 @@ def build_tiny_model(vocab_size: int, seed: int = 0):
 
 
 def ensure_tiny_model() -> Path:
+    """The tiny model's folder in the cache, built once (also when several processes ask at once)."""
+    from crosstask.io import publish_folder_once
+
+    def build(tmp: Path) -> None:
+        tok = build_tiny_tokenizer()
+        model = build_tiny_model(len(tok))
+        model.generation_config.pad_token_id = tok.pad_token_id
+        model.generation_config.eos_token_id = tok.eos_token_id
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+
     target = cache_subdir("models") / f"tiny-random-{TINY_VERSION}"
-    if (target / "model.safetensors").exists():
-        return target
-    tok = build_tiny_tokenizer()
-    model = build_tiny_model(len(tok))
-    model.generation_config.pad_token_id = tok.pad_token_id
-    model.generation_config.eos_token_id = tok.eos_token_id
-    tmp = target.with_name(target.name + f".tmp{os.getpid()}")
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    if not target.exists():
-        os.replace(tmp, target)
-    return target
+    return publish_folder_once(target, build, complete=lambda t: (t / "model.safetensors").exists())

@@ -6,6 +6,7 @@ import datetime as _dt
 from pathlib import Path
 from typing import Any
 
+from crosstask.document import set_order
 from crosstask.evaluation.results import upgrade_metrics
 from crosstask.io import read_json, read_jsonl_tolerant
 from crosstask.pipeline.actions import SAMPLES_FILE, TEST_FILE, loss_components, loss_curve, pick_samples
@@ -34,8 +35,16 @@ def _judge(ev: StageOutput, summary: dict[str, Any]) -> tuple[str | None, list[s
     return primary, list(judges)
 
 
-def _dataset(name: str, folder: Path, files: tuple[str, ...]) -> dict[str, Any]:
-    entry: dict[str, Any] = {"name": name, "path": str(folder)}
+def _relative(path: Path, root: Path) -> str:
+    """A path inside the run folder relative to it, so a moved run folder reports the same results."""
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _dataset(name: str, folder: Path, files: tuple[str, ...], root: Path) -> dict[str, Any]:
+    entry: dict[str, Any] = {"name": name, "path": _relative(folder, root)}
     for f in files:
         if (folder / f).exists():
             entry[f] = file_sha256(folder / f)
@@ -58,13 +67,24 @@ def _finished_at(outputs: dict[str, StageOutput]) -> str | None:
     return _dt.datetime.fromtimestamp(max(times), _dt.UTC).replace(microsecond=0).isoformat()
 
 
+def _ordered_metrics(metrics: dict[str, Any], tasks: list[str]) -> dict[str, Any]:
+    """``{task: {set: cell}}`` in the experiment's task order and the evaluation-set order, whether the
+    stage ran now or was read back from its (key-sorted) JSON."""
+    order = [t for t in tasks if t in metrics] + sorted(t for t in metrics if t not in tasks)
+    return {t: {s: metrics[t][s] for s in set_order(metrics[t])} for t in order}
+
+
 def collect_results(plan: Plan, outputs: dict[str, StageOutput]) -> dict[str, Any]:
+    """The results of a run; the same, key for key and in the same order, whether its stages ran now
+    or were found finished."""
     cfg = plan.config
+    counts = outputs["testset"].summary.get("counts", {})
+    root = cfg.output_path()
     models = []
     all_judges: list[str] = []
     datasets: list[dict[str, Any]] = []
     if "testset" in outputs:
-        datasets.append(_dataset("test documents", outputs["testset"].dir, (TEST_FILE,)))
+        datasets.append(_dataset("test documents", outputs["testset"].dir, (TEST_FILE,), root))
     for m in plan.models:
         ev = outputs[f"eval/{m.id}"]
         tr = outputs.get(f"train/{m.id}")
@@ -72,13 +92,14 @@ def collect_results(plan: Plan, outputs: dict[str, StageOutput]) -> dict[str, An
         summary = _eval_summary(ev)
         judge, judges = _judge(ev, summary)
         all_judges += [j for j in judges if j not in all_judges]
-        if de is not None and not any(d["path"] == str(de.dir) for d in datasets):
-            datasets.append(_dataset(f"defense dataset {de.name.split('/', 1)[-1]}", de.dir, DEFENSE_FILES))
+        if de is not None and not any(d["path"] == _relative(de.dir, root) for d in datasets):
+            datasets.append(_dataset(f"defense dataset {de.name.split('/', 1)[-1]}", de.dir, DEFENSE_FILES, root))
         models.append({
             "id": m.id, "label": m.label, "family": m.family, "recipe": m.recipe, "n": m.n,
-            "metrics": upgrade_metrics(ev.summary.get("metrics", {}), where=f"stage eval/{m.id}: metrics"),
+            "metrics": _ordered_metrics(upgrade_metrics(ev.summary.get("metrics", {}), where=f"stage eval/{m.id}: metrics"),
+                                        list(cfg.eval.tasks)),
             "judge": judge,
-            "adapter": str(tr.dir) if tr else None,
+            "adapter": _relative(tr.dir, root) if tr else None,
             "samples": pick_samples(read_jsonl_tolerant(ev.dir / SAMPLES_FILE), cfg.report.samples_per_cell),
             "loss": loss_curve(tr.dir) if tr else None,
             "loss_components": (loss_components(tr.dir) or None) if tr else None,
@@ -95,7 +116,7 @@ def collect_results(plan: Plan, outputs: dict[str, StageOutput]) -> dict[str, An
         "prompt_format": cfg.model.prompt_format, "seed": cfg.seed,
         "judge": primaries[0] if primaries else None, "judges": all_judges,
         "tasks": cfg.eval.tasks, "defense_tasks": cfg.defense.tasks,
-        "test_counts": outputs["testset"].summary.get("counts", {}),
+        "test_counts": {name: counts[name] for name in set_order(counts)},
         "max_sample_chars": cfg.report.max_sample_chars,
         "provenance": prov,
         "models": models,

@@ -197,7 +197,7 @@ class ReportConfig(ConfigModel):
 class ExperimentConfig(ConfigModel):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     description: str = ""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0)
     output_dir: str | None = None  # default: runs/<name> under the working directory
     # Where stage outputs are kept (default: <output_dir>/stages). Keys are content hashes, so
     # experiments may share one folder and reuse each other's finished stages.

@@ -7,11 +7,14 @@ loads no model and never touches the hub, so ``--dry-run`` is quick and safe off
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from crosstask.pipeline.experiment_config import ExperimentConfig
+from crosstask.document import LABELS
+from crosstask.errors import CrosstaskError
+from crosstask.pipeline.experiment_config import ExperimentConfig, ModelGridEntry, SourceConfig
 from crosstask.pipeline.stage import Action, Stage, StageStore, Status
 
 # The code/format version of each stage kind, part of every key: bump one when that stage's
@@ -89,6 +92,107 @@ class Plan:
             }
             for s in self.stages
         ]
+
+
+# The label a source kind gives its documents when the source names none (the kinds not listed
+# take it from each record, so their counts per label are not known before loading).
+_KIND_LABELS = {"advbench": "malicious", "harmbench": "malicious", "donotanswer": "malicious",
+                "harvest": "malicious", "harvest-counterparts": "sensitive-benign", "generated-news": "benign",
+                "generated-sensitive": "sensitive-benign", "alpaca": "benign"}
+
+
+def _source_label(source: SourceConfig) -> str | None:
+    if source.label is not None:
+        return source.label
+    if source.kind == "beavertails":
+        return "sensitive-benign" if source.options.get("hand_labels") == "harmless" else "malicious"
+    return _KIND_LABELS.get(source.kind)
+
+
+def _source_bound(source: SourceConfig) -> int | None:
+    """The most documents a source can give, where the config fixes it (``limit``, a generated
+    source's ``n``, a harvest's goal ``limit``); None when only loading it would tell."""
+    bounds = [source.limit]
+    if source.kind.startswith("generated-"):
+        bounds.append(source.options.get("n"))
+    goals = source.options.get("goals")
+    if source.kind == "harvest" and isinstance(goals, dict):
+        bounds.append(goals.get("limit"))
+    known = [b for b in bounds if isinstance(b, int) and not isinstance(b, bool) and b >= 0]
+    return min(known) if known else None
+
+
+def document_bounds(config: ExperimentConfig) -> dict[str, int | None]:
+    """Per label, the most documents ``documents.sources`` can give (None: not known before loading).
+    Harvested documents can be fewer (refusals and near-duplicates are dropped): these are upper bounds."""
+    bounds: dict[str, int | None] = dict.fromkeys(LABELS, 0)
+    for source in config.documents.sources:
+        label, bound = _source_label(source), _source_bound(source)
+        for lab in LABELS if label is None else [label]:
+            if bound is None or label is None:
+                bounds[lab] = None
+            elif bounds[lab] is not None:
+                bounds[lab] = bounds[lab] + bound  # type: ignore[operator]
+    return bounds
+
+
+def check_sources(config: ExperimentConfig, where: str = "config", *, test_sources: bool = True) -> None:
+    """Refuse, before any stage runs, a source the documents (or testset) stage could not load: an
+    unknown kind, or bad options of a generating kind (harvest, generated-news, ...), checked without
+    loading a model."""
+    from crosstask.data.harvest.harvest_settings import SOURCE_EXTRA_OPTIONS, check_source_options
+    from crosstask.data.sources.registry import SOURCES
+
+    groups = [("documents.sources", config.documents.sources)]
+    if test_sources:
+        groups.append(("documents.test_sources", config.documents.test_sources))
+    for key, sources in groups:
+        for i, source in enumerate(sources):
+            if source.kind not in SOURCES:
+                raise CrosstaskError(f"{where}: {key}.{i}.kind: {SOURCES.unknown_message(source.kind)}")
+            if source.kind in SOURCE_EXTRA_OPTIONS:
+                try:
+                    check_source_options(source.kind, source.options)
+                except ValueError as e:
+                    raise CrosstaskError(f"{where}: {key}.{i}.{e}") from None
+
+
+def check_counts(config: ExperimentConfig, where: str = "config") -> None:
+    """Refuse, before any stage runs, an experiment whose held-out counts or N cannot be met by its
+    documents, where the config fixes how many there can be (see :func:`document_bounds`)."""
+    bounds = document_bounds(config)
+    left: dict[str, int | None] = {}
+    for label in LABELS:
+        bound, held = bounds[label], config.documents.heldout.count(label)
+        key = label.replace("-", "_")
+        if bound is not None and held > bound:
+            raise CrosstaskError(f"{where}: documents.heldout.{key}: {held} held out, but the sources give at most "
+                                 f"{bound} {label} documents")
+        left[label] = None if bound is None else bound - held
+    for i, entry in enumerate(config.models):
+        if entry.recipe == "none":
+            continue
+        builder = config.builder_of(entry)
+        if builder.allow_fewer:
+            continue
+        for n in entry.ns():
+            needs = [("malicious", n, f"models.{i}.n", "n")]
+            for label, prefix in (("benign", "benign"), ("sensitive-benign", "sensitive")):
+                per_task, ratio = getattr(builder, f"{prefix}_per_task"), getattr(builder, f"{prefix}_ratio")
+                count = per_task if ratio is None else math.ceil(ratio * n)
+                key = f"{prefix}_per_task" if ratio is None else f"{prefix}_ratio"
+                needs.append((label, count, _builder_key(entry, i, key), key))
+            for label, need, key, _ in needs:
+                have = left[label]
+                if have is not None and need > have:
+                    raise CrosstaskError(
+                        f"{where}: {key}: needs {need} {label} documents per task for training (N={n}), but the "
+                        f"sources give at most {bounds[label]} and {config.documents.heldout.count(label)} are held "
+                        f"out, leaving {have}; lower it, add documents, or set defense.builder.allow_fewer")
+
+
+def _builder_key(entry: ModelGridEntry, i: int, key: str) -> str:
+    return f"models.{i}.builder.{key}" if key in entry.builder.given() else f"defense.builder.{key}"
 
 
 def _model_inputs(config: ExperimentConfig) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -11,15 +10,17 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from crosstask.errors import CrosstaskError
-from crosstask.io import append_jsonl, write_json, write_text
+from crosstask.io import append_jsonl, check_writable, file_lock, write_json, write_text
 from crosstask.pipeline.experiment_config import ExperimentConfig, load_config
-from crosstask.pipeline.plan import Plan, build_plan
+from crosstask.pipeline.plan import Plan, build_plan, check_counts, check_sources
 from crosstask.pipeline.stage import Action, StageOutput, StageStore
 
 RUN_LOG = "run.log"  # JSONL: one event per stage (skip/start/done), appended as they happen
+OUTPUT_LOCK = ".crosstask-run.lock"  # held in the output folder while a run writes there
+STAGES_LOCK = ".lock"  # held in the stages folder (which several experiments may share)
 
 
 @dataclass
@@ -75,6 +76,10 @@ def plan_run(
     cfg = load_config(config, overrides)
     if output_dir is not None:
         cfg = cfg.model_copy(update={"output_dir": str(Path(output_dir).resolve())})
+    where = str(config) if isinstance(config, str | Path) else "config"
+    if "documents" not in (actions or {}):  # what the built-in documents (and testset) stages will load
+        check_sources(cfg, where, test_sources="testset" not in (actions or {}))
+        check_counts(cfg, where)
     acts = {**default_actions(), **(actions or {})}
     return build_plan(cfg, StageStore(cfg.stages_path()), acts)
 
@@ -82,7 +87,7 @@ def plan_run(
 def plan_table(plan: Plan) -> Table:
     style = {"cached": "green", "resume": "yellow", "run": "cyan"}
     words = {"cached": "cached", "resume": "resume (partial)", "run": "to run"}
-    table = Table(title=f"Plan of {plan.config.name} ({plan.config.output_path()})")
+    table = Table(title=escape(f"Plan of {plan.config.name} ({plan.config.output_path()})"))
     for col in ("#", "stage", "key", "status", "depends on"):
         table.add_column(col)
     for i, row in enumerate(plan.rows(), start=1):
@@ -124,6 +129,8 @@ def run(
     console = console or Console()
     plan = plan_run(config, output_dir=output_dir, actions=actions, overrides=overrides)
     out = plan.config.output_path()
+    check_writable(out)
+    check_writable(plan.store.root, what="stages folder")
     result = RunResult(out, plan.config, plan, dry_run=dry_run)
     if dry_run:
         console.print(plan_table(plan))
@@ -132,19 +139,16 @@ def run(
         return result
 
     out.mkdir(parents=True, exist_ok=True)
-    with _exclusive(plan.store.root):
+    with _exclusive(out, OUTPUT_LOCK, "output folder"), _exclusive(plan.store.root, STAGES_LOCK, "stages folder"):
         return _execute(plan, result, console, report)
 
 
 @contextlib.contextmanager
-def _exclusive(stages_dir: Path) -> Iterator[None]:
-    """One run at a time per stages folder (the OS drops the lock if the process dies)."""
-    stages_dir.mkdir(parents=True, exist_ok=True)
-    with open(stages_dir / ".lock", "w") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise CrosstaskError(f"{stages_dir}: another crosstask run is using this folder") from None
+def _exclusive(folder: Path, lock_name: str, what: str) -> Iterator[None]:
+    """One run at a time per output folder and per stages folder (the OS drops a lock when its
+    process dies, so a killed run leaves none behind)."""
+    with file_lock(folder / lock_name, wait=False,
+                   busy=f"{folder}: another crosstask run is using this {what}; wait for it or choose another"):
         yield
 
 
@@ -163,10 +167,10 @@ def _execute(plan: Plan, result: RunResult, console: Console, report: bool) -> R
             outputs[stage.name] = plan.store.load(stage)
             result.cached.append(stage.name)
             _log(log_path, "skip", stage=stage.name, key=stage.key)
-            console.print(f"[dim][{i}/{total}] {stage.name}: cached ({stage.key})[/]")
+            console.print(f"[dim]\\[{i}/{total}] {escape(stage.name)}: cached ({stage.key})[/]")
             continue
         verb = "resuming" if status == "resume" else "running"
-        console.rule(f"[{i}/{total}] {verb} {stage.name} ({stage.key})", style="cyan")
+        console.rule(escape(f"[{i}/{total}] {verb} {stage.name} ({stage.key})"), style="cyan")
         _log(log_path, "start", stage=stage.name, key=stage.key, resume=status == "resume")
         started = time.time()
         try:
@@ -182,7 +186,7 @@ def _execute(plan: Plan, result: RunResult, console: Console, report: bool) -> R
         left = [s.kind for s in plan.stages[i:] if plan.store.status(s) != "cached"]
         eta = _eta(durations, left)
         eta_text = f", about {_fmt_seconds(eta)} left" if eta is not None and left else ""
-        console.print(f"[green]{stage.name} done in {_fmt_seconds(took)}[/]{eta_text}")
+        console.print(f"[green]{escape(stage.name)} done in {_fmt_seconds(took)}[/]{eta_text}")
 
     if report:
         from crosstask.pipeline.collect import collect_results
@@ -191,7 +195,7 @@ def _execute(plan: Plan, result: RunResult, console: Console, report: bool) -> R
         result.results = collect_results(plan, outputs)
         write_report(result.results, out)
         console.print(summary_table(result.results))
-        console.print(f"report: {out / 'report.html'}")
+        console.print(escape(f"report: {out / 'report.html'}"))
     _log(log_path, "run-done", ran=len(result.ran), cached=len(result.cached))
     return result
 
@@ -209,7 +213,7 @@ def summary_table(results: dict[str, Any]) -> Table:
         table.add_column(t, justify="right")
     for m in results.get("models", []):
         for set_name in sets_present(results):
-            table.add_row(m["label"], set_name, *[k_of_n(m, t, set_name, interval=True) for t in tasks])
+            table.add_row(escape(m["label"]), set_name, *[k_of_n(m, t, set_name, interval=True) for t in tasks])
     return table
 
 

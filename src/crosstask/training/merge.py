@@ -10,7 +10,7 @@ from pydantic import Field
 
 from crosstask.config_model import ConfigModel
 from crosstask.errors import CrosstaskError
-from crosstask.io import read_json, write_json
+from crosstask.io import check_writable, read_json, write_json
 
 
 class MergeConfig(ConfigModel):
@@ -38,6 +38,7 @@ def merge_adapter(adapter_dir: str | Path, out_dir: str | Path, config: MergeCon
     base = cfg.base_model or meta.get("base_model")
     if not base:
         raise CrosstaskError(f"{adapter_dir}: no crosstask_train.json naming the base model; pass --base-model")
+    check_writable(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise CrosstaskError(f"{out_dir}: exists and is not empty; choose a new folder")
     loaded = load_model(base, dtype=dtype, adapter=str(adapter_dir))

@@ -17,19 +17,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from crosstask.config_model import ConfigModel, pipeline_field
-from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
+from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL, check_dtype_name
 from crosstask.registry import Registry
 
+NonNegative = Annotated[float, Field(ge=0)]
 Method = Literal["lora", "full", "qlora"]
 LossName = Literal["auto", "single", "mixed"]
 TaskWeighting = Literal["balanced", "tokens"]
 OnTooLong = Literal["error", "drop"]
 MixedPrecision = Literal["auto", "no", "bf16", "fp16"]
+# transformers schedulers that step without a metric or extra arguments.
+Scheduler = Literal["linear", "cosine", "cosine_with_restarts", "polynomial", "constant", "constant_with_warmup",
+                    "inverse_sqrt"]
 
 
 class TrainOptions(ConfigModel):
@@ -40,9 +44,9 @@ class TrainOptions(ConfigModel):
     # --- method
     method: Method = Field("lora", description="Training method; qlora is 4-bit LoRA, CUDA only.")
     lora_r: int = Field(8, gt=0, description="LoRA rank.")
-    lora_alpha: int = Field(16, description="LoRA alpha (scale = alpha / r).")
-    lora_dropout: float = Field(0.05, description="Dropout on the LoRA input.")
-    lora_target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"],
+    lora_alpha: int = Field(16, gt=0, description="LoRA alpha (scale = alpha / r).")
+    lora_dropout: float = Field(0.05, ge=0, lt=1, description="Dropout on the LoRA input (0 <= p < 1).")
+    lora_target_modules: list[str] = Field(default_factory=lambda: ["q_proj", "v_proj"], min_length=1,
                                            description="Modules that get LoRA adapters (comma-separated on the CLI).")
     base_dtype: str = Field("float32", description=(
         "dtype of the frozen base weights under LoRA: bfloat16 halves memory and skips the per-step autocast "
@@ -50,16 +54,16 @@ class TrainOptions(ConfigModel):
         "fine-tuning always keeps fp32 master weights."))
     gradient_checkpointing: bool = Field(False, description="Recompute activations in the backward pass (less memory).")
     # --- optimisation
-    learning_rate: float = Field(3e-4, description="Peak learning rate (AdamW).")
+    learning_rate: float = Field(3e-4, gt=0, description="Peak learning rate (AdamW).")
     num_epochs: int = Field(3, gt=0, description="Passes over the dataset.")
-    max_steps: int | None = Field(None, description="Stop after this many optimizer steps (overrides epochs).")
+    max_steps: int | None = Field(None, ge=1, description="Stop after this many optimizer steps (overrides epochs).")
     batch_size: int = Field(128, gt=0, description="Effective batch: examples per optimizer step, over all processes.")
     max_tokens_per_micro_batch: int = Field(4096, gt=0, description="Packing budget of one forward pass, in tokens.")
-    warmup_ratio: float = Field(0.05, description="Share of the steps spent warming the learning rate up.")
-    warmup_steps: int | None = Field(None, description="Warmup steps; overrides warmup_ratio (alpaca-lora used 100).")
-    lr_scheduler: str = Field("linear", description="transformers scheduler name (linear, cosine, constant, ...).")
-    weight_decay: float = Field(0.0, description="AdamW weight decay.")
-    max_grad_norm: float = Field(1.0, description="Clip the gradient norm to this (0: no clipping).")
+    warmup_ratio: float = Field(0.05, ge=0, le=1, description="Share of the steps spent warming the learning rate up.")
+    warmup_steps: int | None = Field(None, ge=0, description="Warmup steps; overrides warmup_ratio (alpaca-lora used 100).")
+    lr_scheduler: Scheduler = Field("linear", description="Learning-rate schedule (transformers).")
+    weight_decay: float = Field(0.0, ge=0, description="AdamW weight decay.")
+    max_grad_norm: float = Field(1.0, ge=0, description="Clip the gradient norm to this (0: no clipping).")
     mixed_precision: MixedPrecision = Field("auto", description="Autocast; auto: bf16 where the hardware supports it.")
     # --- data and loss
     cutoff_len: int = Field(1024, gt=0, description="Longest example in tokens.")
@@ -69,21 +73,45 @@ class TrainOptions(ConfigModel):
     loss: LossName = Field("auto", description="Loss; auto: single for a one-task dataset, mixed otherwise.")
     task_weighting: TaskWeighting = Field("balanced", description=(
         "balanced: each task weighs the same; tokens: by its token count."))
-    task_weights: dict[str, float] = Field(default_factory=dict,
+    task_weights: dict[str, NonNegative] = Field(default_factory=dict,
                                            description="Multiplies the weight of the named tasks.")
-    kind_weights: dict[str, float] = Field(default_factory=dict,
+    kind_weights: dict[str, NonNegative] = Field(default_factory=dict,
                                            description="Multiplies the weight of the named example kinds.")
     # --- run control
     save_steps: int = Field(50, gt=0, description="Checkpoint every this many steps.")
-    save_total_limit: int = Field(2, description="Keep this many checkpoints.")
-    logging_steps: int = Field(1, description="Write metrics.jsonl every this many steps.")
-    divergence_factor: float = Field(10.0, description=(
+    save_total_limit: int = Field(2, ge=0, description="Keep this many checkpoints (0: all).")
+    logging_steps: int = Field(1, ge=1, description="Write metrics.jsonl every this many steps.")
+    divergence_factor: float = Field(10.0, gt=1, description=(
         "Stop when a step's loss exceeds this multiple of the first step's."))
 
     @field_validator("lora_target_modules", mode="before")
     @classmethod
     def _comma_separated(cls, v: Any) -> Any:
         return [m.strip() for m in v.split(",") if m.strip()] if isinstance(v, str) else v
+
+    @field_validator("base_dtype")
+    @classmethod
+    def _dtype(cls, v: str) -> str:
+        return check_dtype_name(v)  # type: ignore[return-value]
+
+    @field_validator("task_weights")
+    @classmethod
+    def _weighted_tasks(cls, v: dict[str, float]) -> dict[str, float]:
+        from crosstask.tasks.registry import TASKS
+
+        for name in v:
+            TASKS.check(name)
+        return v
+
+    @field_validator("kind_weights")
+    @classmethod
+    def _weighted_kinds(cls, v: dict[str, float]) -> dict[str, float]:
+        from crosstask.data.defense.schema import KINDS
+
+        for name in v:
+            if name not in KINDS:
+                raise ValueError(f"unknown example kind {name!r}; kinds: {', '.join(KINDS)}")
+        return v
 
 
 class TrainConfig(TrainOptions):
@@ -94,7 +122,14 @@ class TrainConfig(TrainOptions):
         "Prompt format: chat (the tokenizer's template), alpaca or llama2."))
     trust_remote_code: bool = pipeline_field(False, set_by="model.trust_remote_code", help=(
         "Let transformers run the model repository's own code."))
-    seed: int = pipeline_field(42, help="Seed of LoRA initialisation, dropout and data order.", set_by="seed")
+    seed: int = pipeline_field(42, ge=0, help="Seed of LoRA initialisation, dropout and data order.", set_by="seed")
+
+    @field_validator("prompt_format")
+    @classmethod
+    def _prompt_format(cls, v: str) -> str:
+        from crosstask.models.prompt_formats import PROMPT_FORMATS
+
+        return PROMPT_FORMATS.check(v)
 
     @model_validator(mode="after")
     def _fits_micro_batch(self) -> TrainConfig:

@@ -11,6 +11,7 @@ accumulates gradients with synchronisation on the last micro-batch only.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import logging
 import math
 import signal
@@ -23,7 +24,7 @@ from typing import Any
 import torch
 
 from crosstask.errors import CrosstaskError
-from crosstask.io import read_json, write_json
+from crosstask.io import check_writable, content_hash, read_json, write_json
 from crosstask.models import bf16_is_fast
 from crosstask.seeding import set_seed
 from crosstask.training import batching
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 META_FILE = "crosstask_train.json"
 # Options that may change between an interrupted run and its resumption.
 _RUN_CONTROL = {"save_steps", "save_total_limit", "logging_steps", "divergence_factor"}
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 class TrainingDiverged(CrosstaskError):
@@ -106,29 +111,52 @@ class _StopFlag:
             signal.signal(signal.SIGINT, self._old)
 
 
-def _check_out_dir(out_dir: Path, config: TrainConfig, resume: bool, overwrite: bool) -> Path | None:
-    """The checkpoint to resume from, after checking the folder holds a compatible run."""
+def _dataset_identity(dataset_dir: str | Path) -> dict[str, Any]:
+    """What identifies a dataset across machines and moves: the content hash of its ``train.jsonl``."""
+    train_file = Path(dataset_dir) / "train.jsonl"
+    return {"path": str(Path(dataset_dir).resolve()),
+            "content_hash": content_hash(train_file) if train_file.is_file() else None}
+
+
+def _check_out_dir(out_dir: Path, config: TrainConfig, resume: bool, overwrite: bool,
+                   dataset: dict[str, Any]) -> tuple[Path | None, list[dict[str, Any]]]:
+    """The checkpoint to resume from and the run's earlier segments, after checking that the folder
+    holds a run of the same dataset (by content), base model and training config."""
     ckpts = list_checkpoints(out_dir)
     meta = out_dir / META_FILE
     if not resume:
         if (ckpts or meta.exists()) and not overwrite:
             raise CrosstaskError(f"{out_dir}: holds a previous training run; pass --resume to continue it "
                                  "or --overwrite to start again")
-        return None
-    if meta.exists():
-        old = read_json(meta).get("config", {})
-        diff = sorted(k for k in set(old) | set(config.to_dict())
-                      if k not in _RUN_CONTROL and old.get(k) != config.to_dict().get(k))
-        if diff:
-            raise CrosstaskError(f"{out_dir}: cannot resume, the config differs in: {', '.join(diff)}")
-    return ckpts[-1][1] if ckpts else None
+        return None, []
+    if not meta.exists():
+        return (ckpts[-1][1] if ckpts else None), []
+    old_meta = read_json(meta)
+    old = old_meta.get("config", {})
+    new = config.to_dict()
+    refuse = f"{out_dir}: cannot resume"
+    hint = "; train into a new --out, or pass --overwrite to start again"
+    if old.get("base_model") not in (None, new["base_model"]):
+        raise CrosstaskError(f"{refuse}: it was trained on base model {old['base_model']!r}, not "
+                             f"{new['base_model']!r}{hint}")
+    old_data = old_meta.get("dataset") or {}
+    if old_data.get("content_hash") and dataset["content_hash"] and old_data["content_hash"] != dataset["content_hash"]:
+        raise CrosstaskError(f"{refuse}: it was trained on another dataset ({old_data.get('path')}, content "
+                             f"{old_data['content_hash']}; now {dataset['path']}, content {dataset['content_hash']})"
+                             f"{hint}")
+    diff = sorted(k for k in set(old) | set(new) if k not in _RUN_CONTROL and old.get(k) != new.get(k))
+    if diff:
+        raise CrosstaskError(f"{refuse}: the training config differs in: {', '.join(diff)}{hint}")
+    return (ckpts[-1][1] if ckpts else None), list(old_meta.get("segments") or [])
 
 
-def _write_meta(out_dir: Path, config: TrainConfig, data: TrainingData, extra: dict[str, Any]) -> None:
+def _write_meta(out_dir: Path, config: TrainConfig, data: TrainingData, dataset: dict[str, Any],
+                segments: list[dict[str, Any]], extra: dict[str, Any]) -> None:
     write_json(out_dir / META_FILE, {
         "crosstask_version": __version__, "base_model": config.base_model, "config": config.to_dict(),
-        "dataset": {"path": str(Path(data.path).resolve()), "manifest_hash": data.manifest_hash,
-                    "n_examples": len(data.examples), "n_dropped": len(data.dropped)},
+        "dataset": {**dataset, "manifest_hash": data.manifest_hash, "n_examples": len(data.examples),
+                    "n_dropped": len(data.dropped)},
+        "segments": segments,
         **extra,
     })
 
@@ -165,8 +193,10 @@ class TrainRecipe:
     def setup(self) -> None:
         """Devices, the folder check, seed, model, data, optimizer and scheduler; restore a checkpoint."""
         config, out_dir = self.config, self.out_dir
+        check_writable(out_dir)
+        self.dataset = _dataset_identity(self.dataset_dir)
+        self.resume_from, self.segments = _check_out_dir(out_dir, config, self.resume, self.overwrite, self.dataset)
         self.accelerator = accelerator = _make_accelerator(config)
-        self.resume_from = _check_out_dir(out_dir, config, self.resume, self.overwrite)
         self._is_set_up = True
         meta_file = out_dir / META_FILE
         if self.resume and meta_file.exists() and read_json(meta_file).get("finished"):
@@ -205,12 +235,22 @@ class TrainRecipe:
             self._restore(self.resume_from)
         out_dir.mkdir(parents=True, exist_ok=True)
         self.metrics_path = out_dir / "metrics.jsonl"
+        # Each call that trains is a segment: where it started, on what data (a resumed run's history).
+        self.segments = [*self.segments, {"start_step": self.start_step, "end_step": self.start_step,
+                                          "dataset": self.dataset, "base_model": config.base_model,
+                                          "started_at": _now(), "crosstask_version": __version__}]
         if self.is_main:
             truncate_metrics(self.metrics_path, self.start_step)
-            _write_meta(out_dir, config, self.data,
-                        {"finished": False, "loss": self.loss_name, "total_steps": self.total_steps})
+            self._write_meta({"finished": False})
         accelerator.wait_for_everyone()
         self.step_count, self.last_loss, self.tokens_done, self.last_tokens_per_s = self.start_step, None, 0, 0.0
+
+    def _write_meta(self, extra: dict[str, Any]) -> None:
+        _write_meta(self.out_dir, self.config, self.data, self.dataset, self.segments,
+                    {"loss": self.loss_name, "total_steps": self.total_steps, **extra})
+
+    def _end_segment(self, step: int) -> None:
+        self.segments[-1] = {**self.segments[-1], "end_step": step}
 
     def _restore(self, path: Path) -> None:
         if _sharded(self.accelerator):
@@ -315,10 +355,14 @@ class TrainRecipe:
             if self.is_main:
                 write_json(path / "state.json", {"step": step, "num_processes": self.num_processes, **extra})
             accelerator.wait_for_everyone()
-            return
-        save_checkpoint(self.out_dir, step, model=self.unwrapped, optimizer=self.optimizer, scheduler=self.scheduler,
-                        extra=extra, rank=self.rank, num_processes=self.num_processes, is_main=self.is_main,
-                        wait=accelerator.wait_for_everyone, keep=self.config.save_total_limit)
+        else:
+            save_checkpoint(self.out_dir, step, model=self.unwrapped, optimizer=self.optimizer,
+                            scheduler=self.scheduler, extra=extra, rank=self.rank, num_processes=self.num_processes,
+                            is_main=self.is_main, wait=accelerator.wait_for_everyone,
+                            keep=self.config.save_total_limit)
+        self._end_segment(step)
+        if self.is_main:
+            self._write_meta({"finished": False})
 
     # ------------------------------------------------------------------ the loop
 
@@ -365,11 +409,10 @@ class TrainRecipe:
     def _finish(self, seconds: float, tps: float) -> TrainResult:
         accelerator, out_dir = self.accelerator, self.out_dir
         _save_final(accelerator, self.model, self.unwrapped, self.tokenizer, out_dir)
+        self._end_segment(self.step_count)
         if self.is_main:
-            _write_meta(out_dir, self.config, self.data,
-                        {"finished": True, "loss": self.loss_name, "steps": self.step_count,
-                         "total_steps": self.total_steps, "final_loss": self.last_loss,
-                         "train_seconds": round(seconds, 2), "tokens_per_second": round(tps, 1)})
+            self._write_meta({"finished": True, "steps": self.step_count, "final_loss": self.last_loss,
+                              "train_seconds": round(seconds, 2), "tokens_per_second": round(tps, 1)})
             plot_losses(self.metrics_path, out_dir / "loss.png")
         accelerator.wait_for_everyone()
         return TrainResult(out_dir, self.step_count, self.total_steps, self.last_loss, seconds, tps,
@@ -403,5 +446,10 @@ def _save_final(accelerator: Any, model: Any, unwrapped: Any, tokenizer: Any, ou
     if _sharded(accelerator):
         kwargs["state_dict"] = accelerator.get_state_dict(model)  # a collective: gathers the shards
     if accelerator.is_main_process:
+        # peft keeps target_modules as a set, whose order (and so adapter_config.json) changes between
+        # processes with the string hash seed: save them sorted.
+        for peft_cfg in (getattr(unwrapped, "peft_config", None) or {}).values():
+            if isinstance(getattr(peft_cfg, "target_modules", None), set | list | tuple):
+                peft_cfg.target_modules = sorted(peft_cfg.target_modules)
         unwrapped.save_pretrained(str(out_dir), safe_serialization=True, **kwargs)
         tokenizer.save_pretrained(str(out_dir))

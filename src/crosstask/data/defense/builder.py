@@ -29,7 +29,7 @@ from crosstask.data.quality import label_stats, opens_with_prefill, reword_openi
 from crosstask.data.sources import load_source
 from crosstask.document import Document
 from crosstask.errors import CrosstaskError
-from crosstask.io import dumps_json, stable_hash, write_jsonl, write_text
+from crosstask.io import check_writable, dumps_json, stable_hash, write_jsonl, write_text
 from crosstask.models import build_prompt
 from crosstask.seeding import rng
 from crosstask.tasks import Task, TaskInput, get_task
@@ -54,7 +54,7 @@ class _Pool:
 
 def build_defense_dataset(config: DefenseConfig, out_dir: str | Path, *, overwrite: bool = False) -> Manifest:
     """Build the dataset into ``out_dir`` (atomically); return its manifest."""
-    out_dir = Path(out_dir)
+    out_dir = check_writable(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()) and not overwrite:
         raise CrosstaskError(f"{out_dir}: output folder exists and is not empty (use overwrite)")
     tasks = config.task_names()

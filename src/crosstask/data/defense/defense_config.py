@@ -16,8 +16,8 @@ from pydantic import Field, field_validator
 
 from crosstask.config_model import ConfigModel, pipeline_field
 from crosstask.errors import CrosstaskError
-from crosstask.io import read_yaml_section, stable_hash
-from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
+from crosstask.io import content_hash, read_yaml_section, stable_hash
+from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL, check_dtype_name
 from crosstask.tasks import PAPER_TASKS, get_task
 
 SourceList = list[dict[str, Any]]
@@ -66,6 +66,11 @@ class DefenseOptions(ConfigModel):
     general: ExtraSource | None = Field(None, description="General instruction examples:")
     progress: bool = Field(True, description="Show progress bars.")
 
+    @field_validator("reference_dtype")
+    @classmethod
+    def _dtype(cls, v: str) -> str:
+        return check_dtype_name(v)  # type: ignore[return-value]
+
 
 class DefenseConfig(DefenseOptions):
     """What goes into a defense dataset.
@@ -86,7 +91,7 @@ class DefenseConfig(DefenseOptions):
                                            set_by="documents.sources")
     test_size: float = pipeline_field(0.2, ge=0, set_by="documents.heldout", help=(
         "Held-out documents per label: a count (>= 1) or a fraction (< 1)."))
-    seed: int = pipeline_field(0, help="Seed for splits, sampling and refusal choice.", set_by="seed")
+    seed: int = pipeline_field(0, ge=0, help="Seed for splits, sampling and refusal choice.", set_by="seed")
     reference_model: str = pipeline_field(EMBEDDED_MODEL, set_by="model.name", help=(
         "The base model: self-distilled references (and model-written refusals)."))
     prompt_format: str = pipeline_field(DEFAULT_PROMPT_FORMAT, set_by="model.prompt_format", help=(
@@ -121,7 +126,22 @@ class DefenseConfig(DefenseOptions):
         return [] if self.recipe == "none" else self.task_names()
 
     def config_hash(self) -> str:
-        return stable_hash(self.model_dump(mode="json", exclude={"progress"}))
+        """A hash of the settings, with each source file named by its content (name and hash), not its
+        absolute path: the same inputs moved elsewhere give the same hash, an edited file another."""
+        d = self.model_dump(mode="json", exclude={"progress"})
+        for key in ("malicious", "benign", "sensitive"):
+            d[key] = [_by_content(spec) for spec in d[key]]
+        for key in ("safety", "general"):
+            if d.get(key):
+                d[key] = _by_content(d[key])
+        return stable_hash(d)
+
+
+def _by_content(spec: Any) -> Any:
+    path = spec.get("path") if isinstance(spec, dict) else None
+    if isinstance(path, str) and Path(path).exists():
+        return {**spec, "path": {"name": Path(path).name, "content": content_hash(path)}}
+    return spec
 
 
 def parse_defense_config(data: dict[str, Any], where: str = "defense config") -> DefenseConfig:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from crosstask.data.harvest.harvest_settings import check_source_options
 from crosstask.data.harvest.harvester import (
     HarvestSettings,
     generate_benign_documents,
@@ -28,17 +29,13 @@ from crosstask.document import Document
 from crosstask.errors import CrosstaskError
 from crosstask.io import read_text
 
-_SETTING_FIELDS = set(HarvestSettings.model_fields)
 
-
-def settings_from_options(kind: str, options: dict[str, Any], allowed_extra: set[str]) -> HarvestSettings:
-    """HarvestSettings from a spec's options; an unknown option is a one-line error."""
-    unknown = set(options) - _SETTING_FIELDS - allowed_extra
-    if unknown:
-        known = ", ".join(sorted(_SETTING_FIELDS | allowed_extra | {"limit", "label"}))
-        raise CrosstaskError(f"source kind {kind!r}: unknown option(s) {', '.join(sorted(unknown))}; known: {known}")
-    return HarvestSettings.parse({k: v for k, v in options.items() if k in _SETTING_FIELDS},
-                                 where=f"source kind {kind!r}")
+def settings_from_options(kind: str, options: dict[str, Any]) -> HarvestSettings:
+    """HarvestSettings from a spec's options, every option checked; a problem is a one-line error."""
+    try:
+        return check_source_options(kind, options)
+    except ValueError as e:
+        raise CrosstaskError(f"source kind {kind!r}: {e}") from None
 
 
 def _goals(kind: str, spec: SourceSpec) -> list[Document]:
@@ -57,7 +54,7 @@ def _goals(kind: str, spec: SourceSpec) -> list[Document]:
 
 def load_harvest(spec: SourceSpec) -> list[Document]:
     """Malicious documents: a model answers harmful goals (``goals``: a nested source spec)."""
-    settings = settings_from_options("harvest", spec.options, {"goals", "prefill", "opening"})
+    settings = settings_from_options("harvest", spec.options)
     goals = _goals("harvest", spec)
     prefill = spec.options.get("prefill", DEFAULT_PREFILL)
     docs = harvest_malicious_documents(goals, settings, prefill=prefill).documents
@@ -72,20 +69,17 @@ def load_harvest(spec: SourceSpec) -> list[Document]:
 
 def load_counterparts(spec: SourceSpec) -> list[Document]:
     """Sensitive-benign documents: harmless texts on the topics of harmful goals (``goals``, ``framings``)."""
-    settings = settings_from_options("harvest-counterparts", spec.options, {"goals", "framings", "per_goal"})
+    settings = settings_from_options("harvest-counterparts", spec.options)
     goals = _goals("harvest-counterparts", spec)
     return harvest_counterpart_documents(goals, settings, framings=spec.options.get("framings"),
                                          per_goal=int(spec.options.get("per_goal", 1))).documents
-
-
-_BENIGN_OPTIONS = {"n", "topics", "topics_file", "topics_part", "heldout_topics", "prefill_share"}
 
 
 def _benign_loader(kind: str):
     def load(spec: SourceSpec) -> list[Document]:
         where = f"generated-{kind}"
         o = spec.options
-        settings = settings_from_options(where, o, _BENIGN_OPTIONS)
+        settings = settings_from_options(where, o)
         n = o.get("n", spec.limit)
         if n is None:
             raise CrosstaskError(f"source kind '{where}' needs 'n' (how many documents)")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crosstask.document import Document
+from crosstask.document import LABELS, Document
 from crosstask.errors import CrosstaskError
 from crosstask.registry import Registry
 
@@ -52,10 +52,16 @@ class SourceSpec:
         if "kind" not in d:
             raise CrosstaskError(f"source spec {d!r} has no 'kind'")
         known = {"kind", "label", "path", "limit"}
-        return cls(
-            kind=d["kind"], label=d.get("label"), path=d.get("path"), limit=d.get("limit"),
-            options={k: v for k, v in d.items() if k not in known},
-        )
+        kind = d["kind"]
+        label, limit = d.get("label"), d.get("limit")
+        if label is not None and label not in LABELS:
+            raise CrosstaskError(f"source {kind!r}: label: unknown label {label!r}; expected one of {', '.join(LABELS)}")
+        if isinstance(limit, str) and limit.strip().isdigit():
+            limit = int(limit)
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise CrosstaskError(f"source {kind!r}: limit: expected a whole number >= 0, got {limit!r}")
+        return cls(kind=kind, label=label, path=d.get("path"), limit=limit,
+                   options={k: v for k, v in d.items() if k not in known})
 
 
 def register_source(kind: str) -> Callable[[SourceLoader], SourceLoader]:
@@ -81,14 +87,14 @@ def parse_source(value: str, label: str | None = None) -> dict[str, Any]:
     """A source spec written on the command line: a YAML/JSON mapping (``{kind: advbench}``), a file
     of documents (``.jsonl``), a bare registered kind, or ``KIND:PATH``. ``label`` names the set the
     documents go into (a ``paper-format`` folder then reads only that set)."""
-    import yaml
+    from crosstask.io import load_yaml
 
     value = value.strip()
     if value.startswith("{"):
         try:
-            spec = yaml.safe_load(value)
-        except yaml.YAMLError:
-            raise CrosstaskError(f"source spec {value!r} is not a valid mapping") from None
+            spec = load_yaml(value)
+        except CrosstaskError as e:
+            raise CrosstaskError(f"source spec {value!r} is not a valid mapping ({e})") from None
         if not isinstance(spec, dict) or "kind" not in spec:
             raise CrosstaskError(f"source spec {value!r} needs a 'kind'")
     elif Path(value).exists():
