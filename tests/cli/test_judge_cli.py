@@ -20,11 +20,11 @@ def test_judge_validate_on_user_data_writes_json(tmp_path):
                                  "--out", str(out)])
     assert r.exit_code == 0, r.output
     scores = json.loads(out.read_text())["scores"]
-    ours = next(s for s in scores if s["judge"] == "refusal@2")
+    ours = next(s for s in scores if s["judge"] == "refusal@3")
     assert ours["f1"] == 1.0 and ours["n"] == 2
     assert {s["judge"] for s in scores} >= {"keyword-gcg13@1", "keyword-harmbench@1"}
 
 
 def test_judge_list():
     r = CliRunner().invoke(app, ["judge", "list"])
-    assert r.exit_code == 0 and "refusal@2" in r.output
+    assert r.exit_code == 0 and "refusal@3" in r.output

@@ -31,7 +31,7 @@ def test_evaluate_writes_samples_and_summary_and_resumes(tiny, tmp_path):
     assert len(samples) == (2 + 3) * 2
     s = samples[0]
     assert {"id", "set", "task", "doc_id", "prompt_id", "output", "judges", "metrics", "refusal"} <= set(s)
-    assert set(s["judges"]) == {"refusal@2", "keyword-gcg13@1"}
+    assert set(s["judges"]) == {"refusal@3", "keyword-gcg13@1"}
     summary = json.loads((out / "summary.json").read_text())
     assert summary["schema"] == "crosstask.eval/1"
     assert summary["sets"]["malicious"]["mode"] == "refusal-only" and summary["sets"]["benign"]["mode"] == "full"

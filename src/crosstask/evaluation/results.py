@@ -51,6 +51,7 @@ class CellResult:
     quality: Quality | None = None
     empty: int = 0
     truncated: int = 0
+    off_task: Rate | None = None  # neither refused nor processed (primary judge); None in old summaries
 
     @property
     def processed(self) -> Rate:
@@ -63,6 +64,7 @@ class CellResult:
             "judges": {k: v.to_dict() for k, v in self.judges.items()},
             "quality": self.quality.to_dict() if self.quality else None,
             "empty": self.empty, "truncated": self.truncated,
+            **({"off_task": self.off_task.to_dict()} if self.off_task is not None else {}),
         }
 
     @classmethod
@@ -72,6 +74,7 @@ class CellResult:
             n=n, refusal=_rate(d["refusal"], n), judges={k: _rate(v, n) for k, v in (d.get("judges") or {}).items()},
             quality=Quality.from_dict(d["quality"], n) if d.get("quality") else None,
             empty=int(d.get("empty", 0)), truncated=int(d.get("truncated", 0)),
+            off_task=_rate(d["off_task"], n) if d.get("off_task") else None,
         )
 
 

@@ -53,6 +53,10 @@ class JudgeValidationConfig(ConfigModel):
     judges: list[str] = Field(default_factory=list, description="Judges to score (default: all).")
     builtin: bool = Field(True, description="Include the labelled sets shipped in the pyrit package.")
     out: str | None = Field(None, description="Write the scores as JSON here.")
+    outputs: list[str] = Field(default_factory=lambda: ["runs"], description=(
+        "Folders (or samples.jsonl files) holding evaluation outputs; those whose SHA-256 the shipped "
+        "document-task labels name are scored (see docs/JUDGES.md). Missing folders are skipped."))
+    breakdown: bool = Field(True, description="Document-task labels: also report per set, task and language.")
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,7 @@ def validate_judges(judges: Sequence[str], datasets: Sequence[LabelledSet]) -> l
     for d in datasets:
         for j in judges:
             out.append(score_judge(j, d))
-            if get_judge(j).uses_prompt:
+            if get_judge(j).uses_prompt and any(e.prompt for e in d.examples):
                 out.append(score_judge(j, d, use_prompt=False))
     return out
 
