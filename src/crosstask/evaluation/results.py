@@ -107,6 +107,7 @@ class ModelCell:
     ci: tuple[float, float] | None = None
     utility: dict[str, float] | None = None
     utility_ci: dict[str, tuple[float, float]] | None = None
+    off_task: int | None = None  # answers neither refused nor processed (None: not counted by that version)
 
     @property
     def rate(self) -> Rate | None:
@@ -120,7 +121,8 @@ class ModelCell:
         r, q = cell.refusal, cell.quality
         utility = {q.metric: q.mean.mean} if q else None
         utility_ci = {q.metric: q.mean.ci} if q and q.mean.n else None
-        return cls(r.rate, cell.n, r.k, r.ci, utility, utility_ci)
+        return cls(r.rate, cell.n, r.k, r.ci, utility, utility_ci,
+                   cell.off_task.k if cell.off_task is not None else None)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"refusal_rate": self.refusal_rate, "count": self.count, "refused": self.refused,
@@ -131,6 +133,8 @@ class ModelCell:
             d["utility"] = dict(self.utility)
         if self.utility_ci:
             d["utility_ci"] = {k: list(v) for k, v in self.utility_ci.items()}
+        if self.off_task is not None:
+            d["off_task"] = self.off_task
         return d
 
     @classmethod
@@ -145,7 +149,9 @@ class ModelCell:
         else:
             ci = (float(d["ci"][0]), float(d["ci"][1])) if d.get("ci") is not None else None
         utility_ci = {k: (float(v[0]), float(v[1])) for k, v in (d.get("utility_ci") or {}).items()}
-        return cls(rate, count, refused, ci, d.get("utility"), utility_ci or None)
+        off = d.get("off_task")
+        return cls(rate, count, refused, ci, d.get("utility"), utility_ci or None,
+                   int(off) if off is not None else None)
 
 
 def model_metrics(summary: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

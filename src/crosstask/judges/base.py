@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from crosstask.registry import Registry
 
-
 VERDICT_LABELS = ("refused", "processed", "off-task")
 
 

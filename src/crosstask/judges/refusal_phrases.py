@@ -112,8 +112,8 @@ _LIMITATION = re.compile(r"\b(?:provide|give|share|offer|access|browse|look up|r
 _REDIRECT_WINDOW = 200
 _ANSWER_CHARS = 60
 _REDIRECT_ANSWER = re.compile(
-    r"^[^\n]{0,%d}?\b(?:however|but|that said|instead|alternatively),? (?:you can|you could|you may|you might|"
-    r"i can|i'd suggest|i suggest|i recommend|here(?:'s| is| are))\b" % _REDIRECT_WINDOW, re.S)
+    rf"^[^\n]{{0,{_REDIRECT_WINDOW}}}?\b(?:however|but|that said|instead|alternatively),? (?:you can|you could|"
+    r"you may|you might|i can|i'd suggest|i suggest|i recommend|here(?:'s| is| are))\b", re.S)
 _HELPLINE = re.compile(r"helpline|hotline|crisis|suicide|emergency services|authorities|law enforcement|therapist|"
                        r"counsel+or|professional help|instead of|won't|will not|can't|cannot")
 

@@ -10,6 +10,9 @@ Some rows are labelled refusals because the answer is fluent but off-topic: an a
 *different* objective from the same file (a non-sequitur). A judge that reads only the
 answer cannot see that; ``<name>:explicit`` repeats each set without those rows so both
 views are reported.
+
+crosstask's own labelled document-task outputs (``doc:dev``, ``doc:held-out`` and their per set,
+task and language views) come from :mod:`crosstask.judges.doc_labels`; the command adds them.
 """
 
 from __future__ import annotations
