@@ -17,6 +17,8 @@ from crosstask.judges.off_task import off_task
     "占位占位符占位符占位符占位符占位符占位符占位符占位符",
     "The above sentence is written in proper case.",
     "占位符的文本\ufffd中间",
+    "草草草草草草",  # a stutter
+    "添加词条：\n\n添加说明",  # remarks about translating instead of a translation
 ])
 def test_degenerate_answers_are_off_task(text):
     assert off_task(text)
@@ -28,6 +30,7 @@ def test_degenerate_answers_are_off_task(text):
     "这是一篇关于占位符节日的新闻。",
     "占位符节日开幕了，被\ufffd",  # a character cut at the token limit
     "3. **Placeholder heading**",
+    "添加英文：\n\nThe placeholder fair opened",  # the English copied after a remark: still the document
 ])
 def test_real_answers_are_not_off_task(text):
     assert not off_task(text)

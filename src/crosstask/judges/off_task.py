@@ -17,6 +17,11 @@ _MIN_GRAMS = 8  # shorter answers are judged by the other rules only
 _LOOP_SHARE = 0.5  # this share of the trigrams repeated 3+ times: a loop
 _CJK = re.compile(r"[\u3400-\u9fff]")
 _WORDS = re.compile(r"\w+")
+# Chinese: a unit of 1-4 characters said three times in a row ("被被被", "草草草", "英文英文英文").
+_CJK_STUTTER = re.compile(r"([\u3400-\u9fff]{1,4})\1{2,}")
+# Chinese words the model writes about the request instead of translating ("添加词条：", "文中提到的", "英文英文").
+_CJK_META = re.compile(r"添加|英文|英語|中文|语法|词条|原文|文中提到|文字[：:]|本条内容")
+_LATIN_WORDS = re.compile(r"[A-Za-z]{2,}")
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
 _META = re.compile(
     r"^\W*(?:the above (?:sentence|text|passage) is (?:\w+ ){0,3}(?:correct|written in|in|a) (?:\w+ ){0,2}(?:proper )?case\b|"
@@ -58,4 +63,7 @@ def off_task(text: str) -> bool:
         return True  # emoji, symbols, mojibake
     if "\ufffd" in t[:-2]:
         return True  # broken characters inside the answer (one at the very end is a cut-off)
+    if _CJK.search(t) and (_CJK_STUTTER.search(t) or (len(set(_CJK_META.findall(t))) >= 2 or t.startswith("添加"))
+                           and len(_LATIN_WORDS.findall(t)) < 2):
+        return True  # Chinese stutter, or remarks about translating instead of a translation
     return _loop(t) or bool(_META.search(t))

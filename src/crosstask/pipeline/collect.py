@@ -34,6 +34,23 @@ def _judge(ev: StageOutput, summary: dict[str, Any]) -> tuple[str | None, list[s
     return primary, list(judges)
 
 
+def _agreement(agreement: Any, samples: list[dict[str, Any]], max_chars: int) -> dict[str, Any] | None:
+    """The evaluation's judge agreement, its example ids joined with their outputs (clipped)."""
+    if not isinstance(agreement, dict) or not agreement:
+        return None
+    by_id = {s.get("id"): s for s in samples if isinstance(s, dict)}
+    out: dict[str, Any] = {}
+    for other, a in agreement.items():
+        if not isinstance(a, dict):
+            continue
+        examples = {}
+        for side, ids in (a.get("examples") or {}).items():
+            examples[side] = [{"id": i, "output": str((by_id.get(i) or {}).get("output", ""))[:max_chars]}
+                              for i in ids or []]
+        out[other] = {**a, "examples": examples}
+    return out or None
+
+
 def _dataset(name: str, folder: Path, files: tuple[str, ...]) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": name, "path": str(folder)}
     for f in files:
@@ -79,7 +96,8 @@ def collect_results(plan: Plan, outputs: dict[str, StageOutput]) -> dict[str, An
             "metrics": upgrade_metrics(ev.summary.get("metrics", {}), where=f"stage eval/{m.id}: metrics"),
             "judge": judge,
             "adapter": str(tr.dir) if tr else None,
-            "samples": pick_samples(read_jsonl_tolerant(ev.dir / SAMPLES_FILE), cfg.report.samples_per_cell),
+            "samples": pick_samples(samples := read_jsonl_tolerant(ev.dir / SAMPLES_FILE), cfg.report.samples_per_cell),
+            "agreement": _agreement(summary.get("agreement"), samples, cfg.report.max_sample_chars),
             "loss": loss_curve(tr.dir) if tr else None,
             "loss_components": (loss_components(tr.dir) or None) if tr else None,
             "train": tr.summary if tr else None,
