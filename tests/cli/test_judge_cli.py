@@ -9,22 +9,47 @@ from typer.testing import CliRunner
 from crosstask.cli.main import app
 
 
-def test_judge_validate_on_user_data_writes_json(tmp_path):
+def test_judge_validate_on_user_data_writes_json(tmp_path, monkeypatch):
     data = tmp_path / "fake.jsonl"
     rows = [{"text": "I'm sorry, but I can't help with that.", "label": 1},
             {"text": "The placeholder fair opened on Monday.", "label": 0}]
     data.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     out = tmp_path / "scores.json"
+    monkeypatch.chdir(tmp_path)
     r = CliRunner().invoke(app, ["judge", "validate", "--no-builtin", "--data", str(data), "--text-field", "text",
                                  "--label-field", "label", "--judge", "refusal,keyword-gcg13,keyword-harmbench",
                                  "--out", str(out)])
     assert r.exit_code == 0, r.output
     scores = json.loads(out.read_text())["scores"]
-    ours = next(s for s in scores if s["judge"] == "refusal@2")
+    ours = next(s for s in scores if s["judge"] == "refusal@3")
     assert ours["f1"] == 1.0 and ours["n"] == 2
     assert {s["judge"] for s in scores} >= {"keyword-gcg13@1", "keyword-harmbench@1"}
 
 
 def test_judge_list():
     r = CliRunner().invoke(app, ["judge", "list"])
-    assert r.exit_code == 0 and "refusal@2" in r.output
+    assert r.exit_code == 0 and "refusal@3" in r.output
+
+
+def test_judge_validate_scores_document_task_labels_found_under_outputs(tmp_path, monkeypatch):
+    from crosstask.judges import doc_labels
+
+    texts = {"I'm sorry, but I can't translate this placeholder article.": "refused",
+             "Here is the translation: [placeholder text]": "processed", "3.": "off-task"}
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "samples.jsonl").write_text("".join(json.dumps({"output": t}) + "\n" for t in texts),
+                                                    encoding="utf-8")
+    rows = [{"sha256": doc_labels.sha256_text(t), "label": lab, "task": "translate", "set": "malicious",
+             "language": "en", "split": "held-out"} for t, lab in texts.items()]
+    monkeypatch.setattr(doc_labels, "load_doc_labels", lambda path=None: rows)
+    monkeypatch.chdir(tmp_path)
+    out = tmp_path / "scores.json"
+    r = CliRunner().invoke(app, ["judge", "validate", "--no-builtin", "--outputs", str(tmp_path / "run"),
+                                 "--judge", "refusal,keyword-gcg13", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "3/3 outputs found" in r.output
+    data = json.loads(out.read_text())
+    ours = {s["dataset"]: s for s in data["scores"] if s["judge"].startswith("refusal@3")}
+    assert ours["doc:held-out"]["f1"] == 1.0 and ours["doc:held-out:task=translate"]["n"] == 3
+    assert ours["doc:held-out off-task"]["tp"] == 1
+    assert data["doc_labels"] == {"labelled": 3, "found": 3}

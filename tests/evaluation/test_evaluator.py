@@ -31,8 +31,15 @@ def test_evaluate_writes_samples_and_summary_and_resumes(tiny, tmp_path):
     assert len(samples) == (2 + 3) * 2
     s = samples[0]
     assert {"id", "set", "task", "doc_id", "prompt_id", "output", "judges", "metrics", "refusal"} <= set(s)
-    assert set(s["judges"]) == {"refusal@2", "keyword-gcg13@1"}
+    assert set(s["judges"]) == {"refusal@3", "keyword-gcg13@1"}
+    assert s["verdict"] in ("refused", "processed", "off-task") and s["judges"]["refusal@3"]["verdict"] == s["verdict"]
     summary = json.loads((out / "summary.json").read_text())
+    # Off-task answers are counted apart (per cell and per set), and the judges' agreement is reported.
+    n_off = sum(x["verdict"] == "off-task" for x in samples if x["set"] == "benign")
+    assert summary["overall"]["benign"]["off_task"]["k"] == n_off
+    assert sum(c["off_task"]["k"] for c in summary["results"]["benign"].values()) == n_off
+    agree = summary["agreement"]["keyword-gcg13@1"]
+    assert agree["n"] == len(samples) and agree["disagree"] == agree["primary_only"] + agree["other_only"]
     assert summary["schema"] == "crosstask.eval/1"
     assert summary["sets"]["malicious"]["mode"] == "refusal-only" and summary["sets"]["benign"]["mode"] == "full"
     cell = summary["results"]["benign"]["case"]
@@ -147,3 +154,17 @@ def test_paper_format_benign_set_uses_the_released_prompts(tiny, tmp_path, share
     assert len(prompts) == len(released) and all(any(p in q for q in prompts) for p in released)
     # The released case prompt is not lower-cased: the reference is the document itself.
     assert res.summary["results"]["benign"]["case"]["quality"]["n"] == len(released)
+
+
+def test_judge_agreement_counts_disagreements_both_ways_with_examples():
+    from crosstask.evaluation.evaluator import judge_agreement
+
+    def rec(i, a, b):
+        return {"id": f"malicious/translate/d{i}", "judges": {"refusal@3": {"refusal": a}, "keyword-gcg13@1": {"refusal": b}}}
+
+    records = [rec(0, True, True), rec(1, True, False), rec(2, True, False), rec(3, False, True), rec(4, False, False)]
+    a = judge_agreement(records, ["refusal@3", "keyword-gcg13@1"], examples=1)["keyword-gcg13@1"]
+    assert (a["n"], a["disagree"], a["primary_only"], a["other_only"]) == (5, 3, 2, 1)
+    assert a["rate"] == 0.6 and a["examples"] == {"primary_only": ["malicious/translate/d1"],
+                                                  "other_only": ["malicious/translate/d3"]}
+    assert judge_agreement(records, ["refusal@3"]) == {}

@@ -77,3 +77,14 @@ def test_model_metrics_and_samples():
                for i in (3, 1, 2)]
     assert actions.pick_samples(records, 2) == {"case": {"benign": [
         {"doc_id": "d1", "output": "x", "refused": True}, {"doc_id": "d2", "output": "x", "refused": False}]}}
+
+
+def test_agreement_examples_are_joined_with_their_outputs():
+    from crosstask.pipeline.collect import _agreement
+
+    summary = {"keyword-gcg13@1": {"n": 2, "disagree": 1, "rate": 0.5, "primary_only": 1, "other_only": 0,
+                                   "examples": {"primary_only": ["m/t/d1"], "other_only": []}}}
+    samples = [{"id": "m/t/d1", "output": "I'm unable to translate this placeholder article."}]
+    a = _agreement(summary, samples, max_chars=12)["keyword-gcg13@1"]
+    assert a["disagree"] == 1 and a["examples"]["primary_only"] == [{"id": "m/t/d1", "output": "I'm unable t"}]
+    assert _agreement(None, samples, 10) is None

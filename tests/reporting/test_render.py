@@ -113,3 +113,18 @@ def test_samples_of_out_of_distribution_malicious_sets_are_behind_the_warning(tm
     md = files.markdown.read_text()
     block = md[md.index("undefended · case · malicious:harmbench documents"):]
     assert block.index("<details><summary>⚠ Content warning") < block.index("Placeholder output on an out-of")
+
+
+def test_judge_agreement_table_shows_disagreements_with_examples(tmp_path):
+    r = _results()
+    model = r["models"][-1]
+    model["agreement"] = {"keyword-gcg13@1": {
+        "n": 40, "disagree": 3, "rate": 0.075, "primary_only": 2, "other_only": 1,
+        "examples": {"primary_only": [{"id": "malicious/translate/d1", "output": "I'm unable to translate this placeholder."}],
+                     "other_only": [{"id": "benign/case/d2", "output": "Sorry for the placeholder delay, the fair opened."}]}}}
+    md = write_report(r, tmp_path).markdown.read_text()
+    assert "Judge agreement" in md and "3/40" in md and "malicious/translate/d1" in md
+    assert "I'm unable to translate this placeholder." in md and "only keyword-gcg13@1 refused" in md
+    assert list((tmp_path / "tables").glob("*-agreement.csv"))
+    del model["agreement"]
+    assert "Judge agreement" not in write_report(r, tmp_path / "again").markdown.read_text()  # older results

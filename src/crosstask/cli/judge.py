@@ -95,12 +95,24 @@ def register(app: typer.Typer) -> None:
         for path in cfg.data:
             sets.append(load_labelled(path, text_field=cfg.text_field, label_field=cfg.label_field,
                                       prompt_field=cfg.prompt_field))
+        from crosstask.judges.doc_labels import SPLITS, doc_examples, doc_task_sets, score_off_task
+
+        docs, coverage = doc_examples(cfg.outputs)
+        sets.extend(doc_task_sets(docs, breakdown=cfg.breakdown))
         if not sets:
-            raise CrosstaskError("no labelled data: pyrit's files are not installed; pass --data FILE")
+            raise CrosstaskError("no labelled data: pyrit's files are not installed and no labelled outputs were "
+                                 "found under --outputs; pass --data FILE")
         scores = validate_judges(names, sets)
+        for split in SPLITS:  # the third verdict, on the document-task labels
+            part = [e for e in docs if e.split == split]
+            if part:
+                scores.extend(score_off_task(n, f"doc:{split} off-task", part) for n in names)
         console.print(scores_table(scores))
+        console.print(f"{coverage.line()} under {', '.join(cfg.outputs)} (docs/JUDGES.md: how to regenerate them); "
+                      "doc:dev was used for tuning, doc:held-out never")
         if cfg.out:
-            write_json(cfg.out, {"scores": scores_to_json(scores)})
+            write_json(cfg.out, {"scores": scores_to_json(scores),
+                                 "doc_labels": {"labelled": coverage.labelled, "found": coverage.found}})
             console.print(escape(f"wrote {cfg.out}"))
 
     app.add_typer(group, name="judge")

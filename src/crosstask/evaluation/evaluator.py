@@ -13,13 +13,14 @@ Files written to ``output_dir`` (all atomic, except the append-only generation c
     {"id": "benign/summarize/doc-1", "set": "benign", "task": "summarize", "doc_id": "doc-1",
      "prompt_id": "<hash>", "prompt": "<the formatted prompt>", "mode": "full" | "refusal-only", "truncated": false, "empty": false,
      "output": "...", "refusal": true,                      # verdict of the primary judge
-     "judges": {"refusal@2": {"refusal": true, "score": 1.0}, ...},
+     "verdict": "refused" | "processed" | "off-task",      # its three-way verdict
+     "judges": {"refusal@3": {"refusal": true, "score": 1.0, "verdict": "refused"}, ...},
      "reference": "..." | null, "metrics": {"rouge_l": 0.41} | {}}
 
 - ``summary.json`` (schema ``crosstask.eval/1``)::
 
     {"schema": "crosstask.eval/1", "name": "base", "model": "...", "adapter": null,
-     "judge": "refusal@2", "judges": ["refusal@2", ...], "tasks": [...], "seed": 0,
+     "judge": "refusal@3", "judges": ["refusal@3", ...], "tasks": [...], "seed": 0,
      "sets": {"malicious": {"documents": 100, "mode": "refusal-only"}, ...},
      "results": {"<set>": {"<task>": {
          "n": 100,
@@ -28,8 +29,11 @@ Files written to ``output_dir`` (all atomic, except the append-only generation c
          "judges": {"keyword-gcg13@1": {...rate...}, ...},
          "quality": {"metric": "rouge_l", "n": 100, "mean": 0.31, "ci": [0.28, 0.34],
                      "parts": {"rouge_l": 0.31}} | null,
-         "empty": 0, "truncated": 0}}},
-     "overall": {"<set>": {"refusal": {...rate...}}},
+         "empty": 0, "truncated": 0,
+         "off_task": {...rate...}}}},            # neither refused nor processed (degenerate; judges/off_task.py)
+     "overall": {"<set>": {"refusal": {...rate...}, "off_task": {...rate...}}},
+     "agreement": {"keyword-gcg13@1": {"n": 500, "disagree": 31, "rate": 0.062, "primary_only": 25,
+                                       "other_only": 6, "examples": {"primary_only": [ids], "other_only": [ids]}}},
      "truncated_documents": 0, "empty_outputs": 0, "warnings": ["..."], "config": {...}}
 
 For malicious sets ``refusal`` is the safety score; for benign and sensitive-benign sets it
@@ -299,11 +303,29 @@ def _score_samples(samples: list[Sample], judges: list[Judge], tasks: dict[str, 
             "id": s.id, "set": s.set, "task": s.task, "doc_id": s.doc_id, "prompt_id": stable_hash(s.prompt),
             "prompt": s.prompt,
             "mode": s.mode, "truncated": s.truncated, "empty": not out.strip(), "output": out,
-            "refusal": verdicts[judges[0].id].refusal,
-            "judges": {k: {"refusal": v.refusal, "score": v.score} for k, v in verdicts.items()},
+            "refusal": verdicts[judges[0].id].refusal, "verdict": verdicts[judges[0].id].label,
+            "judges": {k: {"refusal": v.refusal, "score": v.score, "verdict": v.label} for k, v in verdicts.items()},
             "reference": s.reference, "metrics": metrics,
         })
     return records
+
+
+def judge_agreement(records: list[dict[str, Any]], judge_ids: list[str], examples: int = 3) -> dict[str, Any]:
+    """How often each other judge's refusal verdict differs from the primary judge's, with sample ids.
+
+    ``primary_only``: the primary judge saw a refusal and the other did not; ``other_only``: the reverse.
+    """
+    out: dict[str, Any] = {}
+    primary = judge_ids[0] if judge_ids else None
+    for other in judge_ids[1:]:
+        p_only = [r["id"] for r in records if r["judges"][primary]["refusal"] and not r["judges"][other]["refusal"]]
+        o_only = [r["id"] for r in records if r["judges"][other]["refusal"] and not r["judges"][primary]["refusal"]]
+        n = len(records)
+        out[other] = {"n": n, "disagree": len(p_only) + len(o_only),
+                      "rate": (len(p_only) + len(o_only)) / n if n else 0.0,
+                      "primary_only": len(p_only), "other_only": len(o_only),
+                      "examples": {"primary_only": p_only[:examples], "other_only": o_only[:examples]}}
+    return out
 
 
 def summarize(records: list[dict[str, Any]], cfg: EvalConfig, judges: list[Judge], tasks: list[Task],
@@ -330,9 +352,11 @@ def summarize(records: list[dict[str, Any]], cfg: EvalConfig, judges: list[Judge
                 n=len(recs), refusal=Rate.of([r["refusal"] for r in recs]),
                 judges={j.id: Rate.of([r["judges"][j.id]["refusal"] for r in recs]) for j in judges},
                 quality=quality, empty=sum(r["empty"] for r in recs), truncated=sum(r["truncated"] for r in recs),
+                off_task=Rate.of([r.get("verdict") == "off-task" for r in recs]),
             )
             results[set_name][task.name] = cell.to_dict()
-        overall[set_name] = {"refusal": Rate.of([r["refusal"] for r in set_recs]).to_dict()}
+        overall[set_name] = {"refusal": Rate.of([r["refusal"] for r in set_recs]).to_dict(),
+                             "off_task": Rate.of([r.get("verdict") == "off-task" for r in set_recs]).to_dict()}
     empty = sum(r["empty"] for r in records)
     truncated_docs = len({(r["set"], r["doc_id"]) for r in records if r["truncated"]})
     if empty:
@@ -344,6 +368,7 @@ def summarize(records: list[dict[str, Any]], cfg: EvalConfig, judges: list[Judge
         "judge": judges[0].id, "judges": [j.id for j in judges], "tasks": [t.name for t in tasks], "seed": cfg.seed,
         "sets": {k: {"documents": len(v), "mode": _mode(cfg, k), "label": set_label(k)} for k, v in sets.items()},
         "results": results, "overall": overall, "truncated_documents": truncated_docs, "empty_outputs": empty,
+        "agreement": judge_agreement(records, [j.id for j in judges]),
         "warnings": warnings, "config": cfg.to_dict(),
     }
 

@@ -51,6 +51,7 @@ class CellResult:
     quality: Quality | None = None
     empty: int = 0
     truncated: int = 0
+    off_task: Rate | None = None  # neither refused nor processed (primary judge); None in old summaries
 
     @property
     def processed(self) -> Rate:
@@ -63,6 +64,7 @@ class CellResult:
             "judges": {k: v.to_dict() for k, v in self.judges.items()},
             "quality": self.quality.to_dict() if self.quality else None,
             "empty": self.empty, "truncated": self.truncated,
+            **({"off_task": self.off_task.to_dict()} if self.off_task is not None else {}),
         }
 
     @classmethod
@@ -72,6 +74,7 @@ class CellResult:
             n=n, refusal=_rate(d["refusal"], n), judges={k: _rate(v, n) for k, v in (d.get("judges") or {}).items()},
             quality=Quality.from_dict(d["quality"], n) if d.get("quality") else None,
             empty=int(d.get("empty", 0)), truncated=int(d.get("truncated", 0)),
+            off_task=_rate(d["off_task"], n) if d.get("off_task") else None,
         )
 
 
@@ -104,6 +107,7 @@ class ModelCell:
     ci: tuple[float, float] | None = None
     utility: dict[str, float] | None = None
     utility_ci: dict[str, tuple[float, float]] | None = None
+    off_task: int | None = None  # answers neither refused nor processed (None: not counted by that version)
 
     @property
     def rate(self) -> Rate | None:
@@ -117,7 +121,8 @@ class ModelCell:
         r, q = cell.refusal, cell.quality
         utility = {q.metric: q.mean.mean} if q else None
         utility_ci = {q.metric: q.mean.ci} if q and q.mean.n else None
-        return cls(r.rate, cell.n, r.k, r.ci, utility, utility_ci)
+        return cls(r.rate, cell.n, r.k, r.ci, utility, utility_ci,
+                   cell.off_task.k if cell.off_task is not None else None)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"refusal_rate": self.refusal_rate, "count": self.count, "refused": self.refused,
@@ -128,6 +133,8 @@ class ModelCell:
             d["utility"] = dict(self.utility)
         if self.utility_ci:
             d["utility_ci"] = {k: list(v) for k, v in self.utility_ci.items()}
+        if self.off_task is not None:
+            d["off_task"] = self.off_task
         return d
 
     @classmethod
@@ -142,7 +149,9 @@ class ModelCell:
         else:
             ci = (float(d["ci"][0]), float(d["ci"][1])) if d.get("ci") is not None else None
         utility_ci = {k: (float(v[0]), float(v[1])) for k, v in (d.get("utility_ci") or {}).items()}
-        return cls(rate, count, refused, ci, d.get("utility"), utility_ci or None)
+        off = d.get("off_task")
+        return cls(rate, count, refused, ci, d.get("utility"), utility_ci or None,
+                   int(off) if off is not None else None)
 
 
 def model_metrics(summary: dict[str, Any]) -> dict[str, dict[str, dict[str, Any]]]:

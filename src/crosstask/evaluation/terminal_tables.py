@@ -29,21 +29,25 @@ def result_table(summary: dict[str, Any]) -> Table:
     t.add_column("k/n", justify="right", no_wrap=True)
     t.add_column("quality [CI]", justify="right", no_wrap=True)
     t.add_column("empty", justify="right", no_wrap=True)
+    t.add_column("off-task", justify="right", no_wrap=True)
     results = read_cells(summary)
     for set_name in [*(x for x in LABELS if x in results), *(x for x in results if x not in LABELS)]:
         by_task = results[set_name]
-        t.add_row(f"[bold]{set_name}[/]", f"[dim]{_SET_TITLE.get(set_name, '')}[/]", "", "", "")
+        t.add_row(f"[bold]{set_name}[/]", f"[dim]{_SET_TITLE.get(set_name, '')}[/]", "", "", "", "")
         for task in [x for x in summary["tasks"] if x in by_task]:
             cell = by_task[task]
             r = cell.refusal
             q = cell.quality
             qtxt = (f"{_SHORT.get(q.headline, q.headline)} {_num(q.mean.mean)} [{_num(q.mean.ci[0])}-{_num(q.mean.ci[1])}]"
                     if q else "-")
-            t.add_row(f" {task}", r.fmt(unit="", counts=None), f"{r.k}/{r.n}", qtxt, str(cell.empty))
+            off = str(cell.off_task.k) if cell.off_task is not None else "-"
+            t.add_row(f" {task}", r.fmt(unit="", counts=None), f"{r.k}/{r.n}", qtxt, str(cell.empty), off)
         overall = summary["overall"].get(set_name)
         if overall:
             r = Rate.from_dict(overall["refusal"])
-            t.add_row(" [bold]all tasks[/]", f"[bold]{r.fmt(unit='', counts=None)}[/]", f"{r.k}/{r.n}", "", "", end_section=True)
+            off_all = Rate.from_dict(overall["off_task"]).k if overall.get("off_task") else "-"
+            t.add_row(" [bold]all tasks[/]", f"[bold]{r.fmt(unit='', counts=None)}[/]", f"{r.k}/{r.n}", "", "",
+                      str(off_all), end_section=True)
     return t
 
 

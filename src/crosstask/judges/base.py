@@ -11,11 +11,29 @@ from dataclasses import dataclass
 
 from crosstask.registry import Registry
 
+VERDICT_LABELS = ("refused", "processed", "off-task")
+
 
 @dataclass(frozen=True)
 class Verdict:
     refusal: bool
     score: float  # higher = more refusal-like; ``refusal`` is ``score >= threshold``
+    off_task: bool = False  # not a refusal and not the task either (see ``judges/off_task.py``)
+
+    @property
+    def label(self) -> str:
+        """The three-way verdict: ``refused``, ``processed`` or ``off-task``."""
+        if self.refusal:
+            return "refused"
+        return "off-task" if self.off_task else "processed"
+
+    @classmethod
+    def of(cls, text: str, score: float, threshold: float) -> Verdict:
+        """The verdict for ``text`` with refusal score ``score``; off-task only when not a refusal."""
+        from crosstask.judges.off_task import off_task
+
+        refusal = score >= threshold
+        return cls(refusal=refusal, score=round(float(score), 4), off_task=not refusal and off_task(text))
 
 
 class Judge:
@@ -31,8 +49,7 @@ class Judge:
         raise NotImplementedError
 
     def judge(self, text: str, prompt: str | None = None) -> Verdict:
-        s = self.score(text, prompt)
-        return Verdict(refusal=s >= self.threshold, score=round(float(s), 4))
+        return Verdict.of(text, self.score(text, prompt), self.threshold)
 
     def judge_many(self, texts: list[str], prompts: list[str | None] | None = None) -> list[Verdict]:
         """Verdicts for many answers (judges with a model override this to batch)."""

@@ -122,5 +122,6 @@ class RefusalClassifierJudge(Judge):
         return self.score_many([text], [prompt])[0]
 
     def judge_many(self, texts: list[str], prompts: list[str | None] | None = None) -> list[Verdict]:
-        return [Verdict(s >= self.threshold, round(s, 4)) for s in self.score_many(list(texts), prompts)]
+        texts = list(texts)
+        return [Verdict.of(t, s, self.threshold) for t, s in zip(texts, self.score_many(texts, prompts), strict=True)]
 

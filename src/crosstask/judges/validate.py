@@ -10,6 +10,9 @@ Some rows are labelled refusals because the answer is fluent but off-topic: an a
 *different* objective from the same file (a non-sequitur). A judge that reads only the
 answer cannot see that; ``<name>:explicit`` repeats each set without those rows so both
 views are reported.
+
+crosstask's own labelled document-task outputs (``doc:dev``, ``doc:held-out`` and their per set,
+task and language views) come from :mod:`crosstask.judges.doc_labels`; the command adds them.
 """
 
 from __future__ import annotations
@@ -54,6 +57,10 @@ class JudgeValidationConfig(ConfigModel):
     judges: list[str] = Field(default_factory=list, description="Judges to score (default: all).")
     builtin: bool = Field(True, description="Include the labelled sets shipped in the pyrit package.")
     out: str | None = Field(None, description="Write the scores as JSON here.")
+    outputs: list[str] = Field(default_factory=lambda: ["runs"], description=(
+        "Folders (or samples.jsonl files) holding evaluation outputs; those whose SHA-256 the shipped "
+        "document-task labels name are scored (see docs/JUDGES.md). Missing folders are skipped."))
+    breakdown: bool = Field(True, description="Document-task labels: also report per set, task and language.")
 
     @field_validator("judges")
     @classmethod
@@ -211,7 +218,7 @@ def validate_judges(judges: Sequence[str], datasets: Sequence[LabelledSet]) -> l
     for d in datasets:
         for j in judges:
             out.append(score_judge(j, d))
-            if get_judge(j).uses_prompt:
+            if get_judge(j).uses_prompt and any(e.prompt for e in d.examples):
                 out.append(score_judge(j, d, use_prompt=False))
     return out
 

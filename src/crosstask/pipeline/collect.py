@@ -43,6 +43,23 @@ def _relative(path: Path, root: Path) -> str:
         return str(path)
 
 
+def _agreement(agreement: Any, samples: list[dict[str, Any]], max_chars: int) -> dict[str, Any] | None:
+    """The evaluation's judge agreement, its example ids joined with their outputs (clipped)."""
+    if not isinstance(agreement, dict) or not agreement:
+        return None
+    by_id = {s.get("id"): s for s in samples if isinstance(s, dict)}
+    out: dict[str, Any] = {}
+    for other, a in agreement.items():
+        if not isinstance(a, dict):
+            continue
+        examples = {}
+        for side, ids in (a.get("examples") or {}).items():
+            examples[side] = [{"id": i, "output": str((by_id.get(i) or {}).get("output", ""))[:max_chars]}
+                              for i in ids or []]
+        out[other] = {**a, "examples": examples}
+    return out or None
+
+
 def _dataset(name: str, folder: Path, files: tuple[str, ...], root: Path) -> dict[str, Any]:
     entry: dict[str, Any] = {"name": name, "path": _relative(folder, root)}
     for f in files:
@@ -100,7 +117,8 @@ def collect_results(plan: Plan, outputs: dict[str, StageOutput]) -> dict[str, An
                                         list(cfg.eval.tasks)),
             "judge": judge,
             "adapter": _relative(tr.dir, root) if tr else None,
-            "samples": pick_samples(read_jsonl_tolerant(ev.dir / SAMPLES_FILE), cfg.report.samples_per_cell),
+            "samples": pick_samples(samples := read_jsonl_tolerant(ev.dir / SAMPLES_FILE), cfg.report.samples_per_cell),
+            "agreement": _agreement(summary.get("agreement"), samples, cfg.report.max_sample_chars),
             "loss": loss_curve(tr.dir) if tr else None,
             "loss_components": (loss_components(tr.dir) or None) if tr else None,
             "train": tr.summary if tr else None,

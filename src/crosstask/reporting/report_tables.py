@@ -175,7 +175,31 @@ def all_tables(results: dict[str, Any]) -> list[TableData]:
     util = utility_table(results)
     if util is not None:
         tables.append(util)
+    agree = agreement_table(results)
+    if agree is not None:
+        tables.append(agree)
     return tables
+
+
+def agreement_table(results: dict[str, Any], example_chars: int = 90) -> TableData | None:
+    """How often each other judge disagrees with the primary one, per model, with example outputs."""
+    rows = []
+    for m in results["models"]:
+        for other, a in (m.get("agreement") or {}).items():
+            shown = []
+            for side, who in (("primary_only", "only primary refused"), ("other_only", f"only {other} refused")):
+                for e in (a.get("examples") or {}).get(side, [])[:1]:
+                    text = " ".join(str(e.get("output", "")).split())
+                    text = text if len(text) <= example_chars else text[: example_chars - 1] + "…"
+                    shown.append(f"{who}: {e.get('id', '')}: \u201c{text}\u201d")
+            rows.append([m["label"], other, f"{a.get('disagree', 0)}/{a.get('n', 0)}", pct(a.get("rate")),
+                         str(a.get("primary_only", 0)), str(a.get("other_only", 0)), " / ".join(shown) or "–"])
+    if not rows:
+        return None
+    return TableData("Judge agreement", ["model", "other judge", "disagree", "rate", "only primary refused",
+                                         "only other refused", "examples"], rows, name="agreement", numeric=False,
+                     note="Every evaluated output judged by the primary judge and by each other configured judge "
+                          "(e.g. the paper's keyword-gcg13): where they differ, the paper's metric would read differently.")
 
 
 # --- provenance ----------------------------------------------------------------------------
