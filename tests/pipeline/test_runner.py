@@ -90,6 +90,17 @@ def test_interrupted_training_resumes_without_redoing_finished_stages(tmp_path, 
     assert ("skip", "defense/mixed-n2") in events and events.count(("start", "train/mixed-n2")) == 2
 
 
+def test_eval_stage_key_names_the_judge_version(tmp_path, standins, make_config, monkeypatch):
+    """A new judge version changes verdicts: its evaluations are new stages, its trainings are not."""
+    from crosstask.judges import get_judge
+
+    before = {s.name: s.key for s in plan_run(make_config(), actions=standins.actions()).stages}
+    monkeypatch.setattr(type(get_judge("refusal")), "version", "999")
+    after = {s.name: s.key for s in plan_run(make_config(), actions=standins.actions()).stages}
+    assert all(after[n] != k for n, k in before.items() if n.startswith("eval/"))
+    assert all(after[n] == k for n, k in before.items() if not n.startswith("eval/"))
+
+
 def test_dry_run_prints_plan_and_writes_nothing(tmp_path, standins, make_config):
     out = io.StringIO()
     result = run(make_config(), dry_run=True, actions=standins.actions(),

@@ -201,7 +201,10 @@ def _model_inputs(config: ExperimentConfig) -> dict[str, Any]:
 
 def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str, Action]) -> Plan:
     """Lay out the stages of ``config`` and compute their keys (upstream first)."""
+    from crosstask.judges import get_judge
+
     seed = config.seed
+    judge_ids = [get_judge(name).id for name in config.eval.options.judges]
     stages: list[Stage] = []
     documents = Stage(
         kind="documents",
@@ -257,8 +260,9 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
             Stage(
                 kind="eval",
                 name=f"eval/{m.id}",
+                # the judges' versioned ids: a new judge version changes verdicts, so it is a new stage
                 inputs={"eval": {"tasks": config.eval.tasks, "options": config.eval.options.given()},
-                        "model": _model_inputs(config), "seed": seed},
+                        "judges": judge_ids, "model": _model_inputs(config), "seed": seed},
                 action=actions["eval"],
                 deps=tuple(eval_deps),
                 meta={"model": m},
