@@ -9,12 +9,13 @@ one-line errors that list the known ones.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar, overload
 
 from crosstask.errors import CrosstaskError
 
 T = TypeVar("T")
+N = TypeVar("N", bound=Iterable[str])
 
 
 class Registry(Generic[T]):
@@ -61,6 +62,12 @@ class Registry(Generic[T]):
         if not isinstance(name, str) or name not in self._entries:
             raise ValueError(self.unknown_message(name))
         return name
+
+    def check_all(self, names: N) -> N:
+        """``names`` (a list, or a mapping's keys) if every one is registered: a config validator."""
+        for name in names:
+            self.check(name)
+        return names
 
     def get(self, name: str) -> T:
         try:

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from pydantic import Field, field_validator
+from pydantic import Field
 from rich.markup import escape
 
 from crosstask.cli._common import console
@@ -19,6 +19,7 @@ from crosstask.cli.config_options import (
 )
 from crosstask.config_model import ConfigModel
 from crosstask.errors import CrosstaskError
+from crosstask.judges.base import JudgeNames
 
 
 class JudgeListConfig(ConfigModel):
@@ -26,16 +27,7 @@ class JudgeListConfig(ConfigModel):
 
     config_name = "judge list config"
 
-    judges: list[str] = Field(default_factory=list, description="Only these judges (default: all).")
-
-    @field_validator("judges")
-    @classmethod
-    def _known(cls, v: list[str]) -> list[str]:
-        from crosstask.judges.base import JUDGES
-
-        for name in v:
-            JUDGES.check(name)
-        return v
+    judges: JudgeNames = Field(default_factory=list, description="Only these judges (default: all).")
 
 
 def register(app: typer.Typer) -> None:

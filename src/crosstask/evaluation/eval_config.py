@@ -16,8 +16,10 @@ from pydantic import Field, field_validator, model_validator
 from crosstask.config_model import ConfigModel, pipeline_field
 from crosstask.document import Document, set_label
 from crosstask.errors import CrosstaskError
+from crosstask.judges.base import JudgeNames
 from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL, check_dtype_name
 from crosstask.tasks import PAPER_TASKS
+from crosstask.tasks.registry import TaskNames
 
 
 def _check_set_name(name: str) -> None:
@@ -34,7 +36,7 @@ class EvalOptions(ConfigModel):
 
     dtype: str | None = Field(None, description="dtype to load the model in (default: float32; auto: bf16 where fast).")
     system_prompt: str | None = Field(None, description="A system prompt before every request.")
-    judges: list[str] = Field(default_factory=lambda: ["refusal"], min_length=1,
+    judges: JudgeNames = Field(default_factory=lambda: ["refusal"], min_length=1,
                               description="Judges; the first decides refusal rates.")
     refusal_only: list[str] = Field(default_factory=lambda: ["malicious"], description=(
         "Sets generated only until the judge's verdict is final (empty: every answer in full)."))
@@ -55,15 +57,6 @@ class EvalOptions(ConfigModel):
     @classmethod
     def _dtype(cls, v: str | None) -> str | None:
         return check_dtype_name(v)
-
-    @field_validator("judges")
-    @classmethod
-    def _judges(cls, v: list[str]) -> list[str]:
-        from crosstask.judges.base import JUDGES
-
-        for name in v:
-            JUDGES.check(name)
-        return v
 
     @field_validator("refusal_only")
     @classmethod
@@ -90,7 +83,7 @@ class EvalConfig(EvalOptions):
         "-> source spec or list of documents."))
     documents: list[Any] = pipeline_field(default_factory=list, set_by="documents", help=(
         "Source specs whose documents are grouped into sets by their label (e.g. one paper-format folder)."))
-    tasks: list[str] = pipeline_field(default_factory=lambda: list(PAPER_TASKS), set_by="eval.tasks",
+    tasks: TaskNames = pipeline_field(default_factory=lambda: list(PAPER_TASKS), set_by="eval.tasks",
                                       help="Tasks (default: the five paper tasks).")
     seed: int = pipeline_field(0, ge=0, help="Seed of sampling and bootstrap intervals.", set_by="seed")
     output_dir: str | None = pipeline_field(None, set_by="output_dir", help=(
@@ -101,15 +94,6 @@ class EvalConfig(EvalOptions):
     def _set_names(cls, v: dict[str, Any]) -> dict[str, Any]:
         for s in v:
             _check_set_name(s)
-        return v
-
-    @field_validator("tasks")
-    @classmethod
-    def _tasks(cls, v: list[str]) -> list[str]:
-        from crosstask.tasks.registry import TASKS
-
-        for name in v:
-            TASKS.check(name)
         return v
 
     @field_validator("prompt_format")

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from crosstask.registry import Registry
 
@@ -77,6 +80,9 @@ JUDGES.register("keyword-gcg13", "crosstask.judges.keyword:gcg13")
 JUDGES.register("keyword-harmbench", "crosstask.judges.keyword:harmbench")
 JUDGES.register("refusal", "crosstask.judges.refusal_phrases:RefusalJudge")
 JUDGES.register("refusal-clf", "crosstask.judges.classifier:RefusalClassifierJudge")
+
+# A config field holding judge names: each must be registered (a one-line error with its key path).
+JudgeNames = Annotated[list[str], AfterValidator(JUDGES.check_all)]
 _INSTANCES: dict[str, Judge] = {}
 
 

@@ -27,12 +27,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from crosstask.config_model import ConfigModel
 from crosstask.errors import InputError
 from crosstask.io import read_text
-from crosstask.judges.base import JUDGES, get_judge
+from crosstask.judges.base import JudgeNames, get_judge
 
 PYRIT_FILES = {
     "refusal.csv": "datasets/scorer_evals/refusal_scorer/refusal.csv",
@@ -54,7 +54,7 @@ class JudgeValidationConfig(ConfigModel):
     text_field: str = Field("assistant_response", description="Field holding the model answer.")
     label_field: str = Field("human_score", description="Field holding the label (1/0, true/false).")
     prompt_field: str = Field("objective", description="Field holding the request, if any.")
-    judges: list[str] = Field(default_factory=list, description="Judges to score (default: all).")
+    judges: JudgeNames = Field(default_factory=list, description="Judges to score (default: all).")
     builtin: bool = Field(True, description="Include the labelled sets shipped in the pyrit package.")
     out: str | None = Field(None, description="Write the scores as JSON here.")
     outputs: list[str] = Field(default_factory=lambda: ["runs"], description=(
@@ -62,12 +62,6 @@ class JudgeValidationConfig(ConfigModel):
         "document-task labels name are scored (see docs/JUDGES.md). Missing folders are skipped."))
     breakdown: bool = Field(True, description="Document-task labels: also report per set, task and language.")
 
-    @field_validator("judges")
-    @classmethod
-    def _known(cls, v: list[str]) -> list[str]:
-        for name in v:
-            JUDGES.check(name)
-        return v
 
 
 @dataclass(frozen=True)

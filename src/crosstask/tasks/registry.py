@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator
 
 from crosstask.document import Document
 from crosstask.registry import Registry
@@ -69,6 +71,8 @@ class Task:
 
 # The built-in tasks are lazy targets in crosstask.tasks.builtin, imported on first use.
 TASKS: Registry[Task] = Registry("task")
+# A config field holding task names: each must be registered (a one-line error with its key path).
+TaskNames = Annotated[list[str], AfterValidator(TASKS.check_all)]
 for _name in ("summarize", "translate", "sentiment", "case", "cloze", "qa"):
     TASKS.register(_name, f"crosstask.tasks.builtin:{_name.upper()}")
 

@@ -99,9 +99,7 @@ class TrainOptions(ConfigModel):
     def _weighted_tasks(cls, v: dict[str, float]) -> dict[str, float]:
         from crosstask.tasks.registry import TASKS
 
-        for name in v:
-            TASKS.check(name)
-        return v
+        return TASKS.check_all(v)
 
     @field_validator("kind_weights")
     @classmethod
