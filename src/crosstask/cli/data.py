@@ -68,13 +68,15 @@ def _counts_table(manifest: Any) -> Table:
     return table
 
 
-def _source_list(values: list[str]) -> list[dict[str, Any]]:
-    return [parse_source(v) for v in values]
+def _source_list(label: str) -> Any:
+    """The parser of one label's repeatable source option: a bare file's documents take the label."""
+    return lambda values: [parse_source(v, label) for v in values]
 
 
 @data_app.command("build")
 @config_options(DefenseConfig, aliases={"safety.path": ["--safety"], "general.path": ["--general"]},
-                custom={name: (list[str], _source_list) for name in ("malicious", "benign", "sensitive")})
+                custom={name: (list[str], _source_list(label)) for name, label in
+                        (("malicious", "malicious"), ("benign", "benign"), ("sensitive", "sensitive-benign"))})
 def build(
     values: dict[str, Any],
     config: Path | None = config_option(DefenseConfig, "data", "; 'out:' sets the output folder; or an "
@@ -86,7 +88,8 @@ def build(
     """Build a defense dataset folder: train.jsonl, test_documents.jsonl, manifest.json.
 
     Settings, later ones winning: --config, --set, then the DefenseConfig options (a source option
-    is repeatable: KIND, KIND:PATH, a mapping, or a .jsonl file).
+    is repeatable: KIND, KIND:PATH, a mapping, or a .jsonl/.json/.csv/.txt file or folder of .txt files,
+    whose documents take the option's label).
     """
     from crosstask.data.defense import build_defense_dataset, parse_defense_config
 

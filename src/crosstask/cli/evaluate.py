@@ -50,7 +50,8 @@ def register(app: typer.Typer) -> None:
         config: Path | None = typer.Argument(None, help="YAML evaluation config (EvalConfig keys, or under eval:), "
                                                         "or an experiment config (its eval:, model: and seed)."),
         assignments: list[str] = set_option(),
-        malicious: str | None = typer.Option(None, help="Shorthand for sets.malicious: KIND:PATH, JSON spec, or .jsonl."),
+        malicious: str | None = typer.Option(None, help="Shorthand for sets.malicious: KIND, KIND:PATH, a JSON spec, or "
+                                                           "a .jsonl/.json/.csv/.txt file or folder of .txt files."),
         benign: str | None = typer.Option(None, help="Shorthand for sets.benign (same forms)."),
         sensitive: str | None = typer.Option(None, help="Shorthand for sets.sensitive-benign (same forms)."),
         full: bool = typer.Option(False, "--full", help="Shorthand for --refusal-only '': generate malicious answers "

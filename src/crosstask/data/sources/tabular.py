@@ -1,9 +1,13 @@
-"""Generic record files: ``jsonl`` and ``csv`` with a named text field, and ``documents``.
+"""Generic record files: ``jsonl`` and ``csv`` with a named text field, ``documents``, and ``file``.
 
 ``jsonl``/``csv`` options: ``text_field`` (required), ``id_field``, ``label_field``.
 Without ``label_field`` the spec's ``label`` applies to every record. Other fields
 are kept in ``meta``. ``documents`` reads a JSONL of ``Document.to_dict()`` records
-(saved test splits, harvested documents).
+(saved test splits, harvested documents). ``file`` reads a user's own documents, as a bare path
+on the command line gives them: a ``.jsonl``, ``.json`` (a list of records), ``.csv`` or ``.txt``
+file (one document) or a folder of ``.txt`` files; the text field is the first of
+``text``, ``document``, ``content``, ``output`` the records have (or ``text_field``); ids come
+from an ``id`` field when every record has one, else from the file name and record number.
 """
 
 from __future__ import annotations
@@ -20,10 +24,10 @@ from crosstask.data.sources._records import (
     require_mapping,
     require_text,
 )
-from crosstask.data.sources.registry import SourceSpec
+from crosstask.data.sources.registry import FILE_SUFFIXES, TEXT_FIELDS, SourceSpec
 from crosstask.document import Document
 from crosstask.errors import CrosstaskError, InputError
-from crosstask.io import read_text
+from crosstask.io import read_json, read_text
 
 
 def records_to_documents(
@@ -136,3 +140,61 @@ def load_documents(spec: SourceSpec) -> list[Document]:
     if not spec.path:
         raise CrosstaskError("source kind 'documents' needs 'path': a JSONL of Document records")
     return read_documents(spec.path)
+
+
+def _read_records(path: Path) -> list[tuple[int, Any]]:
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        return read_jsonl_lines(path)
+    if suffix == ".csv":
+        return list(read_csv_rows(path))
+    if suffix == ".json":
+        data = read_json(path)
+        if not isinstance(data, list):
+            raise InputError(f"expected a JSON list of records, got {type(data).__name__}", path=path)
+        return list(enumerate(data))
+    if suffix == ".txt":  # one document
+        return [(1, {"id": path.stem, "text": read_text(path)})]
+    raise CrosstaskError(f"{path}: unsupported file type {suffix or '(none)'!r}; expected one of "
+                         f"{', '.join(FILE_SUFFIXES)} or a folder of .txt files")
+
+
+def _text_field(records: list[tuple[int, Any]], path: Path, given: str | None) -> str:
+    first = next((rec for _, rec in records if isinstance(rec, dict)), None)
+    fields = list(first) if first is not None else []
+    if given:
+        return given
+    for name in TEXT_FIELDS:
+        if name in fields:
+            return name
+    raise CrosstaskError(f"{path}: no text field ({', '.join(TEXT_FIELDS)}); its records have: "
+                         f"{', '.join(fields) or 'no fields'}; set text_field")
+
+
+def load_file(spec: SourceSpec) -> list[Document]:
+    """A user's own documents from one file or a folder of ``.txt`` files (see the module docstring)."""
+    if not spec.path:
+        raise CrosstaskError("source kind 'file' needs 'path': a .jsonl, .json, .csv or .txt file, or a folder")
+    path = Path(spec.path)
+    if path.is_dir():
+        files = sorted(f for f in path.iterdir() if f.is_file() and f.suffix.lower() == ".txt")
+        if not files:
+            raise InputError("no .txt files in folder", path=path)
+        records: list[tuple[int | str, Any]] = [(f.name, {"id": f"{path.name}-{f.stem}", "text": read_text(f)})
+                                               for f in files]
+        return records_to_documents(records, path=path, source="file", text_field="text", id_field="id",
+                                    label=spec.label)
+    if not path.is_file():
+        raise CrosstaskError(f"{path}: no such file or folder")
+    rows = _read_records(path)
+    if not rows:
+        raise InputError("no records", path=path)
+    text_field = _text_field(rows, path, spec.options.get("text_field"))
+    dicts = [rec for _, rec in rows if isinstance(rec, dict)]
+    id_field = spec.options.get("id_field") or ("id" if dicts and all(rec.get("id") not in (None, "") for rec in dicts)
+                                                else None)
+    label_field = spec.options.get("label_field")
+    if label_field is None and spec.label is None and dicts and "label" in dicts[0]:
+        label_field = "label"
+    return records_to_documents(rows, path=path, source="file", text_field=text_field, id_field=id_field,
+                                label_field=label_field, label=spec.label)
