@@ -81,3 +81,29 @@ def test_sections_hold_and_dump_what_was_given():
     merged = h.toy.merged(ToySection(weights={"b": 1}, steps=5))
     assert merged.given() == {"preset": "p", "weights": {"a": 2.0, "b": 1.0}, "steps": 5}
     assert deep_merge({"a": {"x": 1}, "l": [1]}, {"a": {"y": 2}, "l": [2]}) == {"a": {"x": 1, "y": 2}, "l": [2]}
+
+
+def test_a_misspelt_key_gets_a_suggestion_and_a_far_one_does_not():
+    with pytest.raises(CrosstaskError, match=r"^x.yaml: toy.stpes: unknown toy config key; did you mean steps\?$"):
+        ToyOptions.parse({"stpes": 2}, where="x.yaml", prefix="toy")
+    with pytest.raises(CrosstaskError, match=r"^x.yaml: toy.colour: unknown toy config key$"):
+        ToyOptions.parse({"colour": 2}, where="x.yaml", prefix="toy")
+
+
+def test_trl_names_that_mean_the_same_are_accepted_under_crosstasks_name():
+    from crosstask.training.train_config import TrainOptions
+
+    opts = TrainOptions.parse({"num_train_epochs": 2, "lr_scheduler_type": "cosine"})
+    assert opts.given() == {"num_epochs": 2, "lr_scheduler": "cosine"}
+    # both names at once: the alias is not silently dropped
+    with pytest.raises(CrosstaskError, match="num_train_epochs: unknown training config key; did you mean num_epochs"):
+        TrainOptions.parse({"num_epochs": 1, "num_train_epochs": 2})
+
+
+def test_experiment_sections_suggest_too():
+    from crosstask.pipeline.experiment_config import load_config
+
+    raw = {"name": "x", "documents": {"sources": [{"kind": "documents", "path": "d.jsonl"}]},
+           "models": [{"recipe": "none"}], "trian": {}}
+    with pytest.raises(CrosstaskError, match=r"trian: unknown .*did you mean train\?"):
+        load_config(raw)

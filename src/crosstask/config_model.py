@@ -27,6 +27,7 @@ one place (the config class) and a stage's content hash depends on what was writ
 from __future__ import annotations
 
 import copy
+import difflib
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, TypeVar
 
@@ -78,6 +79,9 @@ class ConfigModel(BaseModel, metaclass=_ConfigMeta):
 
     # What an unknown key is called in errors of a config parsed on its own ("unknown training config key").
     config_name: ClassVar[str] = ""
+    # Other projects' names for a field that mean exactly the same (TRL/transformers: num_train_epochs),
+    # accepted and stored under the field's own name.
+    aliases: ClassVar[dict[str, str]] = {}
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -100,12 +104,21 @@ class ConfigModel(BaseModel, metaclass=_ConfigMeta):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _refuse_pipeline_keys(cls, data: Any, handler: Any) -> Any:
+    def _check_keys(cls, data: Any, handler: Any) -> Any:
+        """Aliases renamed; a key the pipeline fills, or a misspelt one, refused with where to look."""
         if isinstance(data, Mapping):
+            data = {cls.aliases.get(k, k) if cls.aliases.get(k) not in data else k: v for k, v in data.items()}
             refused = cls.pipeline_keys()
             errors = [{"type": PydanticCustomError("set_by_pipeline", "set by the experiment; use {set_by} instead",
                                                    {"set_by": refused[k]}), "loc": (k,), "input": data[k]}
                       for k in data if k in refused]
+            for k in data:
+                near = (difflib.get_close_matches(k, list(cls.model_fields), n=1, cutoff=0.75)
+                        if isinstance(k, str) and k not in cls.model_fields and k not in refused else [])
+                if near:
+                    errors.append({"type": PydanticCustomError("unknown_key", "unknown key; did you mean {near}?",
+                                                               {"near": near[0]}),
+                                   "loc": (k,), "input": data[k]})
             if errors:
                 raise ValidationError.from_exception_data(cls.__name__, errors)  # type: ignore[arg-type]
         return handler(data)

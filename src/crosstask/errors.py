@@ -46,6 +46,8 @@ def format_validation_error(
     first = errors[0]
     loc = ".".join([*([prefix] if prefix else []), *(str(p) for p in first["loc"])])
     msg = unknown if first["type"] == "extra_forbidden" else first["msg"].removeprefix("Value error, ")
+    if first["type"] == "unknown_key":  # ConfigModel's misspelt key, with its closest field
+        msg = f"{unknown}; did you mean {first.get('ctx', {}).get('near')}?"
     more = len(errors) - 1
     suffix = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
     if not loc:

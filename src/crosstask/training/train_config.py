@@ -40,6 +40,7 @@ class TrainOptions(ConfigModel):
     """The training settings a user chooses (everything but the model and the seed)."""
 
     config_name = "training config"
+    aliases = {"num_train_epochs": "num_epochs", "lr_scheduler_type": "lr_scheduler"}
 
     # --- method
     method: Method = Field("lora", description="Training method; qlora is 4-bit LoRA, CUDA only.")
