@@ -82,6 +82,9 @@ class TrainOptions(ConfigModel):
     save_steps: int = Field(50, gt=0, description="Checkpoint every this many steps.")
     save_total_limit: int = Field(2, ge=0, description="Keep this many checkpoints (0: all).")
     logging_steps: int = Field(1, ge=1, description="Write metrics.jsonl every this many steps.")
+    report_to: Literal["none", "tensorboard", "wandb", "mlflow"] = Field("none", description=(
+        "Also send the step metrics to an experiment tracker through accelerate (tensorboard writes under "
+        "<out>/trackers; wandb and mlflow need their own package and login)."))
     divergence_factor: float = Field(10.0, gt=1, description=(
         "Stop when a step's loss exceeds this multiple of the first step's."))
 

@@ -39,7 +39,7 @@ from crosstask.version import __version__
 log = logging.getLogger(__name__)
 META_FILE = "crosstask_train.json"
 # Options that may change between an interrupted run and its resumption.
-_RUN_CONTROL = {"save_steps", "save_total_limit", "logging_steps", "divergence_factor"}
+_RUN_CONTROL = {"save_steps", "save_total_limit", "logging_steps", "divergence_factor", "report_to"}
 
 
 def _now() -> str:
@@ -73,12 +73,31 @@ def resolve_mixed_precision(setting: str) -> str:
     return "bf16" if bf16_is_fast() else "no"
 
 
-def _make_accelerator(config: TrainConfig) -> Any:
+TRACKERS_DIR = "trackers"
+
+
+def _make_accelerator(config: TrainConfig, out_dir: Path) -> Any:
     from accelerate import Accelerator
 
+    # Trackers are accelerate's (TensorBoard, W&B, MLflow): one call per step, on the main process only.
+    trackers = {} if config.report_to == "none" else {"log_with": config.report_to,
+                                                       "project_dir": str(out_dir / TRACKERS_DIR)}
     # cpu=True on a machine without CUDA lets `torchrun --nproc_per_node N` run N CPU processes (gloo).
     return Accelerator(mixed_precision=resolve_mixed_precision(config.mixed_precision),
-                       cpu=not torch.cuda.is_available())
+                       cpu=not torch.cuda.is_available(), **trackers)
+
+
+def _start_trackers(accelerator: Any, config: TrainConfig) -> None:
+    if config.report_to == "none":
+        return
+    # trackers take scalar hyperparameters only (TensorBoard's hparams): lists become text
+    hparams = {k: v if isinstance(v, int | float | str | bool) else str(v) for k, v in config.to_dict().items()}
+    accelerator.init_trackers("crosstask", config=hparams)
+
+
+def _track(accelerator: Any, config: TrainConfig, step: int, record: dict[str, Any]) -> None:
+    if config.report_to != "none":
+        accelerator.log({k: v for k, v in record.items() if isinstance(v, int | float) and k != "step"}, step=step)
 
 
 def _sharded(accelerator: Any) -> bool:
@@ -196,7 +215,7 @@ class TrainRecipe:
         check_writable(out_dir)
         self.dataset = _dataset_identity(self.dataset_dir)
         self.resume_from, self.segments = _check_out_dir(out_dir, config, self.resume, self.overwrite, self.dataset)
-        self.accelerator = accelerator = _make_accelerator(config)
+        self.accelerator = accelerator = _make_accelerator(config, out_dir)
         self._is_set_up = True
         meta_file = out_dir / META_FILE
         if self.resume and meta_file.exists() and read_json(meta_file).get("finished"):
@@ -382,12 +401,14 @@ class TrainRecipe:
                  self.loss_name)
         t_start = time.perf_counter()
         interrupted = False
+        _start_trackers(accelerator, config)
         with _StopFlag() as stop, make_progress(self.progress and self.is_main) as bar:
             task_id = bar.add_task("train", total=self.total_steps, completed=self.start_step, loss="-", tps="-")
             while self.step_count < self.total_steps:
                 record = self.step()
                 step = self.step_count
                 bar.update(task_id, completed=step, loss=f"{self.last_loss:.4f}", tps=f"{self.last_tokens_per_s:,.0f}")
+                _track(accelerator, config, step, record)
                 if self.on_step is not None:
                     self.on_step(step, record)
                 flag = accelerator.reduce(torch.tensor([float(stop.requested)], device=accelerator.device),
@@ -399,6 +420,8 @@ class TrainRecipe:
                     break
         seconds = time.perf_counter() - t_start
         tps = self.tokens_done / seconds if seconds > 0 else 0.0
+        if config.report_to != "none":
+            accelerator.end_training()
         if interrupted:
             if self.is_main:
                 plot_losses(self.metrics_path, self.out_dir / "loss.png")
