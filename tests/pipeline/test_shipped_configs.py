@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from crosstask.errors import CrosstaskError
 from crosstask.pipeline import load_config, run
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
@@ -25,8 +26,19 @@ def no_models(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
 
 
+def _missing_files(cfg) -> list[str]:
+    return [s.path for s in [*cfg.documents.sources, *cfg.documents.test_sources]
+            if s.path is not None and s.kind != "hf" and not Path(s.path).exists()]
+
+
 @pytest.mark.parametrize("name", SHIPPED)
 def test_dry_run(name, tmp_path, no_models):
+    missing = _missing_files(load_config(CONFIGS / f"{name}.yaml"))
+    if missing:  # a clone without ../shared: the dry run names each missing file instead of planning
+        with pytest.raises(CrosstaskError, match="no such file or folder") as e:
+            run(CONFIGS / f"{name}.yaml", dry_run=True, output_dir=tmp_path / "out", console=Console(file=io.StringIO()))
+        assert all(p in str(e.value) for p in missing) and not (tmp_path / "out").exists()
+        return
     out = io.StringIO()
     result = run(CONFIGS / f"{name}.yaml", dry_run=True, output_dir=tmp_path / "out",
                  console=Console(file=out, width=160))
@@ -54,3 +66,15 @@ def test_paper_data_reads_the_paper_format_folder():
     assert spec.kind == "paper-format" and Path(spec.path).name == "paper-format-sample"
     assert cfg.documents.evaluate_heldout is False
     assert Path(cfg.stages_dir) == (CONFIGS.parent / "runs" / "demo" / "stages").resolve()
+
+
+def test_dry_run_names_every_missing_file_and_model_folder(tmp_path, no_models):
+    cfg = load_config(CONFIGS / "demo.yaml", [f"documents.test_sources.0.path={tmp_path}/nope.jsonl",
+                                              "documents.test_sources.0.kind=jsonl",
+                                              f"model.name={tmp_path}/no-model/"])
+    with pytest.raises(CrosstaskError) as e:
+        run(cfg, dry_run=True, output_dir=tmp_path / "out", console=Console(file=io.StringIO()))
+    msg = str(e.value)
+    assert "documents.test_sources.0.path" in msg and "nope.jsonl: no such file or folder" in msg
+    assert "model.name" in msg and "no such model folder" in msg and "\n" not in msg
+    assert not (tmp_path / "out").exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from crosstask.document import LABELS
@@ -146,6 +147,7 @@ def check_sources(config: ExperimentConfig, where: str = "config", *, test_sourc
     groups = [("documents.sources", config.documents.sources)]
     if test_sources:
         groups.append(("documents.test_sources", config.documents.test_sources))
+    missing = []
     for key, sources in groups:
         for i, source in enumerate(sources):
             if source.kind not in SOURCES:
@@ -155,6 +157,22 @@ def check_sources(config: ExperimentConfig, where: str = "config", *, test_sourc
                     check_source_options(source.kind, source.options)
                 except ValueError as e:
                     raise CrosstaskError(f"{where}: {key}.{i}.{e}") from None
+            # a hub dataset's path may be a dataset id; every other kind reads a local file or folder
+            if source.path is not None and source.kind not in _HUB_KINDS and not Path(source.path).exists():
+                missing.append(f"{key}.{i}.path: {source.path}: no such file or folder")
+    model = config.model.name
+    if _looks_local(model) and not Path(model).expanduser().exists():
+        missing.append(f"model.name: {model}: no such model folder")
+    if missing:  # every missing file at once: a user fixing paths should not rerun once per file
+        raise CrosstaskError(f"{where}: " + "; ".join(missing))
+
+
+_HUB_KINDS = {"hf"}
+
+
+def _looks_local(name: str) -> bool:
+    """A model name written as a path (a hub id or a registered name is checked when it is loaded)."""
+    return name.startswith(("/", "./", "../", "~")) or name.endswith(("/", ".gguf"))
 
 
 def check_counts(config: ExperimentConfig, where: str = "config") -> None:
