@@ -18,6 +18,7 @@ from crosstask.document import Document, set_label
 from crosstask.errors import CrosstaskError
 from crosstask.judges.base import JudgeNames
 from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL, check_dtype_name
+from crosstask.models.prompt_formats import PromptFormatName
 from crosstask.tasks import PAPER_TASKS
 from crosstask.tasks.registry import TaskNames
 
@@ -76,7 +77,7 @@ class EvalConfig(EvalOptions):
     adapter: str | None = pipeline_field(None, help="LoRA adapter folder to attach.", set_by="models")
     name: str | None = pipeline_field(None, set_by="models", help=(
         "The defense's name in tables (default: the adapter folder's name or base)."))
-    prompt_format: str = pipeline_field(DEFAULT_PROMPT_FORMAT, set_by="model.prompt_format", help=(
+    prompt_format: PromptFormatName = pipeline_field(DEFAULT_PROMPT_FORMAT, set_by="model.prompt_format", help=(
         "Prompt format: chat (the tokenizer's template), alpaca or llama2."))
     sets: dict[str, Any] = pipeline_field(default_factory=dict, set_by="documents", help=(
         "Evaluation sets: set name (malicious, benign, sensitive-benign, or qualified as malicious:harmbench) "
@@ -95,13 +96,6 @@ class EvalConfig(EvalOptions):
         for s in v:
             _check_set_name(s)
         return v
-
-    @field_validator("prompt_format")
-    @classmethod
-    def _prompt_format(cls, v: str) -> str:
-        from crosstask.models.prompt_formats import PROMPT_FORMATS
-
-        return PROMPT_FORMATS.check(v)
 
     @model_validator(mode="after")
     def _something_to_evaluate(self) -> EvalConfig:

@@ -8,7 +8,9 @@ the answer in training (the end-of-turn / EOS marker) so the model learns to sto
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator
 
 from crosstask.errors import CrosstaskError
 from crosstask.registry import Registry
@@ -64,6 +66,9 @@ PROMPT_FORMATS: Registry[Callable[[Any, Messages], str]] = Registry("prompt form
 PROMPT_FORMATS.register("chat", chat_template_prompt)
 PROMPT_FORMATS.register("alpaca", alpaca_prompt)
 PROMPT_FORMATS.register("llama2", llama2_prompt)
+
+# A config field holding a prompt format name: it must be registered (a one-line error with its key path).
+PromptFormatName = Annotated[str, AfterValidator(PROMPT_FORMATS.check)]
 
 
 def build_prompt(tokenizer: Any, messages: Messages, fmt: str = "chat") -> str:

@@ -23,6 +23,7 @@ from pydantic import Field, field_validator, model_validator
 
 from crosstask.config_model import ConfigModel, pipeline_field
 from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL, check_dtype_name
+from crosstask.models.prompt_formats import PromptFormatName
 from crosstask.registry import Registry
 
 NonNegative = Annotated[float, Field(ge=0)]
@@ -120,18 +121,11 @@ class TrainConfig(TrainOptions):
     """Everything that decides a training run; saved to ``crosstask_train.json``."""
 
     base_model: str = pipeline_field(EMBEDDED_MODEL, help="Model name, folder or hub id.", set_by="model.name")
-    prompt_format: str = pipeline_field(DEFAULT_PROMPT_FORMAT, set_by="model.prompt_format", help=(
+    prompt_format: PromptFormatName = pipeline_field(DEFAULT_PROMPT_FORMAT, set_by="model.prompt_format", help=(
         "Prompt format: chat (the tokenizer's template), alpaca or llama2."))
     trust_remote_code: bool = pipeline_field(False, set_by="model.trust_remote_code", help=(
         "Let transformers run the model repository's own code."))
     seed: int = pipeline_field(42, ge=0, help="Seed of LoRA initialisation, dropout and data order.", set_by="seed")
-
-    @field_validator("prompt_format")
-    @classmethod
-    def _prompt_format(cls, v: str) -> str:
-        from crosstask.models.prompt_formats import PROMPT_FORMATS
-
-        return PROMPT_FORMATS.check(v)
 
     @model_validator(mode="after")
     def _fits_micro_batch(self) -> TrainConfig:

@@ -10,6 +10,7 @@ from pydantic import ConfigDict, Field, ValidationError, field_validator
 from crosstask.config_model import ConfigModel
 from crosstask.generation.settings import GenerationSettings
 from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL, check_dtype_name
+from crosstask.models.prompt_formats import PromptFormatName
 
 
 def _dtype_name(dtype: str) -> str:
@@ -31,7 +32,7 @@ class HarvestSettings(ConfigModel):
     temperature: float = Field(0.0, ge=0, description="0 = greedy; above 0 samples with the seed.")
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling share (with temperature > 0; 0 < top_p <= 1).")
     dtype: str = Field("auto", description="dtype of the generator (auto: bf16 only where it is fast).")
-    prompt_format: str = Field(DEFAULT_PROMPT_FORMAT, description=(
+    prompt_format: PromptFormatName = Field(DEFAULT_PROMPT_FORMAT, description=(
         "Prompt format: chat (the tokenizer's template), alpaca or llama2."))
     repetition_penalty: float = Field(1.2, gt=0, description=(
         "Penalty on tokens already generated (> 1): the 135M generator otherwise degenerates into list loops."))
@@ -45,13 +46,6 @@ class HarvestSettings(ConfigModel):
     @classmethod
     def _dtype(cls, v: str) -> str:
         return check_dtype_name(v)  # type: ignore[return-value]
-
-    @field_validator("prompt_format")
-    @classmethod
-    def _prompt_format(cls, v: str) -> str:
-        from crosstask.models.prompt_formats import PROMPT_FORMATS
-
-        return PROMPT_FORMATS.check(v)
 
     def generation(self) -> GenerationSettings:
         return GenerationSettings(
