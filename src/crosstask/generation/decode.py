@@ -36,6 +36,10 @@ from transformers.generation.logits_process import (
 from crosstask.generation.prefix import PromptGroup
 from crosstask.generation.settings import GenerationSettings
 
+# Tokens of one prompt prefix per forward pass: long enough for full-speed matmuls (no faster at 2,048 tokens on
+# the reference CPU), short enough that a pass's activations stay small whatever the document's length.
+PREFILL_CHUNK = 512
+
 
 @dataclass
 class StopRule:
@@ -105,28 +109,76 @@ def _left_padded(rows: Sequence[Sequence[int]], pad_id: int, device) -> tuple[to
     return inp, mask
 
 
-def _prefill(model, ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup], *, pad_id: int, room: int):
-    """Run every member's prompt; returns (cache with ``room`` spare positions, mask, next positions, logits)."""
-    device = model.device
-    # Every member keeps at least one token of its own, so every row's first logits come from step 2.
-    inp, pmask = _left_padded([ids[g.members[0]][: g.prefix_len] for g in groups], pad_id, device)
-    cache = DynamicCache(config=model.config)
-    pos = (pmask.cumsum(-1) - 1).clamp(min=0)
-    model(input_ids=inp, attention_mask=pmask, position_ids=pos, past_key_values=cache, use_cache=True,
-          logits_to_keep=1)
+def _prefill(model, ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup], *, pad_id: int, room: int,
+             chunk: int):
+    """Run every member's prompt; returns (cache with ``room`` spare positions, mask, next positions, logits).
 
-    rows = torch.tensor([gi for gi, g in enumerate(groups) for _ in g.members], device=device)
-    suffixes = [ids[m][g.prefix_len :] for g in groups for m in g.members]
+    Each group's prefix runs alone (one row, no padding, so no mask: SDPA's causal kernel) in chunks of at
+    most ``chunk`` tokens, straight into its members' rows of the batch's cache; the members' own suffixes
+    then run as one left-padded batch. Peak memory is the batch's cache plus one chunk's activations.
+    """
+    device = model.device
+    members = [(g, m) for g in groups for m in g.members]
+    pwidth = max(g.prefix_len for g in groups)
+    suffixes = [ids[m][g.prefix_len :] for g, m in members]
     sinp, smask = _left_padded(suffixes, pad_id, device)
-    start = torch.tensor([g.prefix_len for g in groups for _ in g.members], device=device)
+    buffers = _CacheBuffers(model, len(members), pwidth + sinp.shape[1] + room)
+    pmask = torch.zeros(len(members), pwidth, dtype=torch.long, device=device)
+    row = 0
+    for g in groups:
+        rows = slice(row, row + len(g.members))
+        start = pwidth - g.prefix_len  # left padding: every prefix ends at column pwidth
+        pmask[rows, start:] = 1
+        if g.prefix_len:
+            _prefill_prefix(model, ids[g.members[0]][: g.prefix_len], buffers.row_cache(row, start), chunk)
+            buffers.copy_row(row, rows, start, pwidth)
+        row += len(g.members)
+    cache = buffers.cache(length=pwidth)
+    start = torch.tensor([g.prefix_len for g, _ in members], device=device)
     spos = start[:, None] + (smask.cumsum(-1) - 1).clamp(min=0)  # pads get any valid position; masked anyway
-    layers = [_GrowingLayer(layer.keys[rows], layer.values[rows], room=sinp.shape[1] + room) for layer in cache.layers]
-    cache = DynamicCache()
-    cache.layers = layers
-    mask = torch.cat([pmask[rows], smask], dim=1)
+    mask = torch.cat([pmask, smask], dim=1)
     logits = _forward(model, cache, input_ids=sinp, attention_mask=mask, position_ids=spos)
-    next_pos = torch.tensor([len(ids[m]) for g in groups for m in g.members], device=device)
+    next_pos = torch.tensor([len(ids[m]) for _, m in members], device=device)
     return cache, mask, next_pos, logits
+
+
+def _prefill_prefix(model, tokens: Sequence[int], cache: DynamicCache, chunk: int) -> None:
+    """One prompt prefix, chunk by chunk, into ``cache`` (positions follow from the cache's length)."""
+    for s in range(0, len(tokens), chunk):
+        piece = torch.tensor([list(tokens[s : s + chunk])], device=model.device)
+        model(input_ids=piece, past_key_values=cache, use_cache=True, logits_to_keep=1)
+
+
+class _CacheBuffers:
+    """The batch's keys/values, one preallocated ``[rows, kv heads, width, head dim]`` buffer per layer."""
+
+    def __init__(self, model, rows: int, width: int):
+        cfg = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+        heads = cfg.num_attention_heads
+        kv_heads = getattr(cfg, "num_key_value_heads", None) or heads
+        head_dim = getattr(cfg, "head_dim", None) or cfg.hidden_size // heads
+        dtype = next(model.parameters()).dtype
+        shape = (rows, kv_heads, width, head_dim)
+        self.keys = [torch.zeros(shape, dtype=dtype, device=model.device) for _ in range(cfg.num_hidden_layers)]
+        self.values = [torch.zeros(shape, dtype=dtype, device=model.device) for _ in range(cfg.num_hidden_layers)]
+
+    def row_cache(self, row: int, start: int) -> DynamicCache:
+        """A one-row cache writing into row ``row`` from column ``start`` on (views: no copy)."""
+        cache = DynamicCache()
+        cache.layers = [_GrowingLayer.on_buffers(k[row : row + 1, :, start:], v[row : row + 1, :, start:], length=0)
+                        for k, v in zip(self.keys, self.values, strict=True)]
+        return cache
+
+    def copy_row(self, row: int, rows: slice, start: int, end: int) -> None:
+        """Copy columns ``start:end`` of ``row`` into the other ``rows`` (a group's members share its prefix)."""
+        if rows.stop - rows.start > 1:
+            for buf in (*self.keys, *self.values):
+                buf[row + 1 : rows.stop, :, start:end] = buf[row : row + 1, :, start:end]
+
+    def cache(self, length: int) -> DynamicCache:
+        cache = DynamicCache()
+        cache.layers = [_GrowingLayer.on_buffers(k, v, length=length) for k, v in zip(self.keys, self.values, strict=True)]
+        return cache
 
 
 class _GrowingLayer(DynamicLayer):
@@ -134,7 +186,8 @@ class _GrowingLayer(DynamicLayer):
 
     ``DynamicLayer.update`` concatenates, copying the whole cache of every layer at every
     step (for SmolLM2 at batch 40 x 250 tokens, ~0.46 GB per step). Here a step writes its
-    token in place and ``keys``/``values`` are views.
+    token in place and ``keys``/``values`` are views (SDPA reads the strided views without
+    copying them: benchmarks/long_context_profile.py).
     """
 
     def __init__(self, keys: torch.Tensor, values: torch.Tensor, room: int):
@@ -145,9 +198,22 @@ class _GrowingLayer(DynamicLayer):
         self._vbuf = F.pad(values, (0, 0, 0, room))
         self._expose()
 
+    @classmethod
+    def on_buffers(cls, kbuf: torch.Tensor, vbuf: torch.Tensor, length: int) -> _GrowingLayer:
+        """A layer over existing buffers whose first ``length`` positions are filled (no copy)."""
+        layer = cls.__new__(cls)
+        DynamicLayer.__init__(layer)
+        layer.dtype, layer.device, layer.is_initialized = kbuf.dtype, kbuf.device, True
+        layer._kbuf, layer._vbuf, layer._length = kbuf, vbuf, length
+        layer._expose()
+        return layer
+
     def _expose(self) -> None:
         self.keys = self._kbuf[:, :, : self._length]
         self.values = self._vbuf[:, :, : self._length]
+
+    def get_seq_length(self) -> int:
+        return self._length
 
     def update(self, key_states: torch.Tensor, value_states: torch.Tensor, *args, **kwargs):
         n = key_states.shape[-2]
@@ -165,6 +231,16 @@ class _GrowingLayer(DynamicLayer):
         self._kbuf, self._vbuf = self._kbuf[indices], self._vbuf[indices]
         self._expose()
 
+    def move_rows(self, pairs: Sequence[tuple[int, int]], rows: int) -> None:
+        """Copy row ``src`` onto row ``dst`` for each pair, then keep the first ``rows`` rows (a view).
+
+        Dropping finished rows this way copies only the rows that move, not the whole cache."""
+        for dst, src in pairs:
+            self._kbuf[dst] = self._kbuf[src]
+            self._vbuf[dst] = self._vbuf[src]
+        self._kbuf, self._vbuf = self._kbuf[:rows], self._vbuf[:rows]
+        self._expose()
+
     def drop_leading(self, n: int) -> None:
         """Forget the first ``n`` positions (columns only finished rows used); a view, no copy."""
         self._kbuf, self._vbuf = self._kbuf[:, :, n:], self._vbuf[:, :, n:]
@@ -172,17 +248,31 @@ class _GrowingLayer(DynamicLayer):
         self._expose()
 
 
-def _keep(cache: DynamicCache, mask: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
-    """Drop finished rows, then the leading columns that only they used."""
-    cache.batch_select_indices(keep)
-    mask = mask[keep]
+def _drop_rows(cache: DynamicCache, mask: torch.Tensor, finished: Sequence[int]) -> tuple[list[int], torch.Tensor]:
+    """Drop finished rows, then the leading columns that only the finished rows used.
+
+    The last running rows move into the finished rows' places and the cache keeps its first rows as a view,
+    so only moved rows are copied (selecting the kept rows would copy the whole cache at every finish).
+    Returns the old row of each remaining row, and the new mask.
+    """
+    done = set(finished)
+    rows = mask.shape[0] - len(done)
+    holes = [r for r in sorted(done) if r < rows]
+    movers = [r for r in range(rows, mask.shape[0]) if r not in done]
+    order = list(range(rows))
+    for dst, src in zip(holes, movers, strict=True):
+        order[dst] = src
+    pairs = list(zip(holes, movers, strict=True))
+    for layer in cache.layers:
+        layer.move_rows(pairs, rows)
+    mask = mask[order]
     cols = mask.any(dim=0).nonzero()
     lead = int(cols[0]) if len(cols) else 0
     if lead:
         for layer in cache.layers:
             layer.drop_leading(lead)
         mask = mask[:, lead:]
-    return mask
+    return order, mask
 
 
 @torch.inference_mode()
@@ -195,10 +285,16 @@ def decode_groups(
     picker: TokenPicker,
     stop: StopRule,
     generators: dict[int, torch.Generator] | None = None,
+    prefill_chunk: int = PREFILL_CHUNK,
 ) -> dict[int, list[int]]:
-    """Decode every member of ``groups`` (indices into ``ids``); returns its new token ids (EOS included)."""
+    """Decode every member of ``groups`` (indices into ``ids``); returns its new token ids (EOS included).
+
+    A forward pass of the prefill feeds at most ``prefill_chunk`` tokens of a shared prefix (and the members'
+    suffixes as one batch); the cache holds ``members x (longest prefix + longest suffix + max new tokens)``
+    positions, which the caller bounds by choosing the groups (``engine.pack_batches``)."""
     members = [m for g in groups for m in g.members]
-    cache, mask, pos, logits = _prefill(model, ids, groups, pad_id=pad_id, room=stop.max_new_tokens)
+    cache, mask, pos, logits = _prefill(model, ids, groups, pad_id=pad_id, room=stop.max_new_tokens,
+                                        chunk=prefill_chunk)
     gens = [generators[m] for m in members] if generators is not None else None
     out: dict[int, list[int]] = {m: [] for m in members}
     active = list(members)
@@ -210,15 +306,14 @@ def decode_groups(
             if stop.done(out[m]):
                 finished.append(row)
         if finished:
-            keep_rows = [r for r in range(len(active)) if r not in set(finished)]
-            if not keep_rows:
+            if len(finished) == len(active):
                 break
-            keep = torch.tensor(keep_rows, device=mask.device)
-            mask = _keep(cache, mask, keep)
+            order, mask = _drop_rows(cache, mask, finished)
+            keep = torch.tensor(order, device=mask.device)
             pos, tok = pos[keep], tok[keep]
-            active = [active[r] for r in keep_rows]
+            active = [active[r] for r in order]
             if gens is not None:
-                gens = [gens[r] for r in keep_rows]
+                gens = [gens[r] for r in order]
         mask = torch.cat([mask, torch.ones(len(active), 1, dtype=mask.dtype, device=mask.device)], dim=1)
         logits = _forward(model, cache, input_ids=tok[:, None], attention_mask=mask, position_ids=pos[:, None])
         pos = pos + 1

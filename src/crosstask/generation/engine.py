@@ -39,7 +39,7 @@ import torch
 from crosstask.errors import CrosstaskError
 from crosstask.generation import distributed
 from crosstask.generation.cache import ENGINE_VERSION, GenerationCache, generation_key
-from crosstask.generation.decode import StopRule, TokenPicker, decode_groups
+from crosstask.generation.decode import PREFILL_CHUNK, StopRule, TokenPicker, decode_groups
 from crosstask.generation.prefix import PromptGroup, group_by_prefix
 from crosstask.generation.settings import GenerationSettings
 from crosstask.io import stable_hash
@@ -240,19 +240,46 @@ def _sampling_generators(prompts: Sequence[str], seed: int) -> dict[int, torch.G
     return gens
 
 
-def pack_batches(groups: Sequence[PromptGroup], ids: Sequence[Sequence[int]], batch_size: int) -> list[list[PromptGroup]]:
-    """Whole groups into batches of at most ``batch_size`` sequences, longest first (little padding)."""
+def pack_batches(groups: Sequence[PromptGroup], ids: Sequence[Sequence[int]], batch_size: int,
+                 token_budget: int | None = None, room: int = 0) -> list[list[PromptGroup]]:
+    """Groups into batches of at most ``batch_size`` sequences and ``token_budget`` cache positions.
+
+    Groups go longest first, so a batch holds prompts of similar lengths (little padding). A batch's cache
+    is ``rows x (longest prefix + longest suffix + room)`` positions (:func:`batch_tokens`); a group too big
+    for the budget is split into smaller groups with the same prefix, and a single prompt longer than the
+    budget goes alone (its cache is its own length: no padding).
+    """
     order = sorted(groups, key=lambda g: -max(len(ids[m]) for m in g.members))
     batches: list[list[PromptGroup]] = []
-    size = 0
-    for g in order:
-        if batches and size + len(g.members) <= batch_size:
-            batches[-1].append(g)
-            size += len(g.members)
-        else:
-            batches.append([g])
-            size = len(g.members)
+    for group in order:
+        for g in _split_to_budget(group, ids, token_budget, room):
+            if batches and batch_rows(batches[-1]) + len(g.members) <= batch_size and (
+                    token_budget is None or batch_tokens([*batches[-1], g], ids, room) <= token_budget):
+                batches[-1].append(g)
+            else:
+                batches.append([g])
     return batches
+
+
+def batch_rows(batch: Sequence[PromptGroup]) -> int:
+    return sum(len(g.members) for g in batch)
+
+
+def batch_tokens(batch: Sequence[PromptGroup], ids: Sequence[Sequence[int]], room: int = 0) -> int:
+    """Cache positions :func:`decode_groups` allocates for this batch (padding included)."""
+    prefix = max(g.prefix_len for g in batch)
+    suffix = max(len(ids[m]) - g.prefix_len for g in batch for m in g.members)
+    return batch_rows(batch) * (prefix + suffix + room)
+
+
+def _split_to_budget(g: PromptGroup, ids: Sequence[Sequence[int]], token_budget: int | None,
+                     room: int) -> list[PromptGroup]:
+    if token_budget is None or batch_tokens([g], ids, room) <= token_budget:
+        return [g]
+    per_row = batch_tokens([g], ids, room) // len(g.members)
+    size = max(1, token_budget // per_row)
+    return [PromptGroup(members=g.members[i : i + size], prefix_len=g.prefix_len)
+            for i in range(0, len(g.members), size)]
 
 
 @torch.inference_mode()
@@ -289,8 +316,10 @@ def _generate_hf(
     picker = TokenPicker(settings)
     gens = _sampling_generators(prompts, settings.seed) if settings.do_sample else None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    for batch in pack_batches(groups, ids, settings.batch_size):
-        new = decode_groups(model, ids, batch, pad_id=pad_id, picker=picker, stop=stop, generators=gens)
+    chunk = min(PREFILL_CHUNK, settings.token_budget)
+    for batch in pack_batches(groups, ids, settings.batch_size, settings.token_budget, room=cap):
+        new = decode_groups(model, ids, batch, pad_id=pad_id, picker=picker, stop=stop, generators=gens,
+                            prefill_chunk=chunk)
         members = [m for g in batch for m in g.members]
         on_done(members, [decode(new[m]) for m in members])
 

@@ -5,11 +5,10 @@ document share the chat template's header and the document's tokens. Comparing t
 ids (not characters) makes the grouping robust to BPE merges at the joiner: the shared
 prefix simply ends a token earlier.
 
-The decode loop (:mod:`crosstask.generation.decode`) prefills a batch in two passes: the
-groups' prefixes as one padded batch (one row per group), then every member's own suffix
-as one padded batch. Its cost is about ``groups x longest prefix + prompts x longest
-suffix``, so a group saves a prefix row per extra member but must not lengthen the
-suffix pass: a prompt that shares only the template header (``case`` lower-cases the
+The decode loop (:mod:`crosstask.generation.decode`) prefills a batch in two steps: each
+group's prefix alone (no padding), then every member's own suffix as one padded batch. Its
+cost is about ``sum of prefixes + prompts x longest suffix``, so a group saves a prefix per
+extra member but must not lengthen the suffix pass: a prompt that shares only the template header (``case`` lower-cases the
 document) is cheaper alone than with a 180-token suffix in every row.
 """
 
@@ -52,11 +51,12 @@ def group_by_prefix(ids: Sequence[Sequence[int]], *, max_group: int, min_prefix:
 
 
 def prefill_cost(ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup]) -> int:
-    """Token positions the two prefill passes compute, padding included (all groups in one batch)."""
+    """Token positions the two prefill passes compute: each prefix alone (no padding), then every member's
+    suffix in one padded batch (as if all groups shared one batch)."""
     if not groups:
         return 0
     suffix = max(len(ids[m]) - g.prefix_len for g in groups for m in g.members)
-    return len(groups) * max(g.prefix_len for g in groups) + sum(len(g.members) for g in groups) * suffix
+    return sum(g.prefix_len for g in groups) + sum(len(g.members) for g in groups) * suffix
 
 
 def _group_with_suffix_cap(

@@ -21,6 +21,10 @@ class GenerationSettings(ConfigModel):
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling share (0 < top_p <= 1).")
     seed: int = Field(0, ge=0, description="Sampling seed.")
     batch_size: int = Field(16, ge=1, description="Prompts per batch (does not change greedy outputs).")
+    token_budget: int = Field(32768, ge=64, description=(
+        "Cache positions one batch may hold (rows x padded prompt length + max_new_tokens; does not change greedy "
+        "outputs). Bounds generation's memory whatever the documents' lengths: about 46 KB per position for "
+        "SmolLM2-135M in fp32, so 32768 is ~1.5 GB. A prompt longer than the budget runs alone."))
     dtype: Literal["float32", "bfloat16"] | None = Field(None, description=(
         "Compute dtype: None = the model's own; bfloat16 runs a bf16 copy (about 2-3x faster on CPUs with "
         "AVX-512 bf16, but greedy outputs can differ from fp32)."))
@@ -35,9 +39,10 @@ class GenerationSettings(ConfigModel):
         return self
 
     def key(self) -> dict[str, Any]:
-        """The fields that change outputs (batch size does not: the engine's greedy outputs do not depend on it)."""
+        """The fields that change outputs (batch size and token budget do not: the engine's greedy outputs do not depend on it)."""
         d = self.model_dump()
         d.pop("batch_size")
+        d.pop("token_budget")
         if d["dtype"] is None:
             d.pop("dtype")
         if d["repetition_penalty"] == 1.0:  # keeps keys of earlier caches valid
