@@ -1,6 +1,12 @@
 """Evaluation throughput: the generation engine vs the paper's way (one prompt at a time).
 
     python benchmarks/eval_throughput.py [--docs 40] [--max-new-tokens 128] [--batch-size 64] [--bf16]
+    python benchmarks/eval_throughput.py --profile real [--docs 30] [--max-new-tokens 48] [--threads auto]
+                                         [--baseline-prompts 20] [--token-budget N] [--documents FILE] [--with-load]
+    python benchmarks/eval_throughput.py --profile real --eval-300 [--with-load]
+
+``--profile real`` (issue #16): documents with real token lengths, an evaluation as it really runs, and this
+machine's matmul ceiling; see ``real_profile.py`` for what it prints. The default profile (``news``) is below.
 
 N harmless news-like documents (written below from templates) x the paper's five tasks, on the
 embedded SmolLM2-135M-Instruct, greedy, 128 new tokens by default (a summary or translation of a
@@ -31,6 +37,9 @@ from crosstask.generation.engine import encode_prompt, stop_token_ids
 from crosstask.models import build_prompt
 from crosstask.models.loader import load_model
 from crosstask.tasks import PAPER_TASKS, get_task
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from real_profile import real_options, run_real  # noqa: E402  (a sibling script module)
 
 TOWNS = ["Ashford", "Brookvale", "Cedar Falls", "Dunmore", "Elmstead", "Fairhaven", "Glenwood", "Harrowgate"]
 TOPICS = [
@@ -108,13 +117,20 @@ def timed(name: str, fn):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--docs", type=int, default=40)
-    ap.add_argument("--max-new-tokens", type=int, default=128)
+    ap.add_argument("--profile", choices=["news", "real"], default="news",
+                    help="news: ~130-word documents (below); real: 150-2,000-token documents (real_profile.py)")
+    ap.add_argument("--docs", type=int, default=None, help="documents (default 40; real profile 30)")
+    ap.add_argument("--max-new-tokens", type=int, default=None, help="default 128; real profile 48")
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--model", default="smollm2-135m-instruct")
     ap.add_argument("--bf16", action="store_true", help="also time the engine in bf16")
     ap.add_argument("--json", help="write the numbers to this file")
+    real_options(ap)
     args = ap.parse_args()
+    if args.profile == "real":
+        return run_real(args)
+    args.docs = args.docs or 40
+    args.max_new_tokens = args.max_new_tokens or 128
 
     lm = load_model(args.model)
     model, tok = lm.model, lm.tokenizer

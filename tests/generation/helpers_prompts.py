@@ -33,3 +33,21 @@ def one_at_a_time(model, tokenizer, prompts: list[str], max_new_tokens: int) -> 
         new = out[0, ids.shape[1] :].tolist()
         outs.append([t for t in new if t != tokenizer.pad_token_id])
     return outs
+
+
+def long_docs(sizes: list[int]):
+    """Placeholder documents of about ``size`` sentences each (harmless, obviously fake)."""
+    from crosstask.document import Document
+
+    return [Document(id=f"long-{i}", text=" ".join(f"Placeholder sentence {j} of fake article {i} about a fair."
+                                                    for j in range(n)), label="benign", source="placeholder")
+            for i, n in enumerate(sizes)]
+
+
+def task_prompts(tokenizer, docs, tasks=PAPER_TASKS) -> list[str]:
+    out = []
+    for doc in docs:
+        for name in tasks:
+            message, _ = get_task(name).user_message(doc)
+            out.append(build_prompt(tokenizer, [{"role": "user", "content": message}]))
+    return out
