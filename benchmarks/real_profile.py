@@ -70,8 +70,9 @@ def run_real(args: argparse.Namespace) -> None:
     from real_documents import profile_documents, quantiles, read_documents
 
     from crosstask.generation import GenerationSettings, generate
+    from crosstask.generation.decode import SUFFIX_CAP
     from crosstask.generation.engine import encode_prompt
-    from crosstask.generation.prefix import group_by_prefix
+    from crosstask.generation.prefix import group_by_prefix, member_prefixes
     from crosstask.judges import get_judge
     from crosstask.models.loader import load_model
 
@@ -93,10 +94,11 @@ def run_real(args: argparse.Namespace) -> None:
     generate(model, tok, prompts[:2], GenerationSettings(max_new_tokens=2))  # warm up kernels
 
     def computed_tokens(idx: list[int]) -> int:
-        """Prompt tokens the engine computes: each group's shared prefix once, then every member's suffix."""
+        """Prompt tokens the engine computes: what a member shares with the previous one in its group is copied."""
         sub = [ids[i] for i in idx]
         groups = group_by_prefix(sub, max_group=settings.batch_size)
-        return sum(g.prefix_len + sum(len(sub[m]) - g.prefix_len for m in g.members) for g in groups)
+        return sum(len(sub[m]) - copied for g in groups
+                   for m, (_, copied) in zip(g.members, member_prefixes(sub, g, SUFFIX_CAP), strict=True))
 
     def evaluation():
         t0 = time.perf_counter()

@@ -33,12 +33,14 @@ from transformers.generation.logits_process import (
     TopPLogitsWarper,
 )
 
-from crosstask.generation.prefix import PromptGroup
+from crosstask.generation.prefix import PromptGroup, member_prefixes
 from crosstask.generation.settings import GenerationSettings
 
 # Tokens of one prompt prefix per forward pass: long enough for full-speed matmuls (no faster at 2,048 tokens on
 # the reference CPU), short enough that a pass's activations stay small whatever the document's length.
 PREFILL_CHUNK = 512
+# Own tokens per member at most in the padded, batched suffix pass; longer tails run alone before it.
+SUFFIX_CAP = 32
 
 
 @dataclass
@@ -113,32 +115,33 @@ def _prefill(model, ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup],
              chunk: int):
     """Run every member's prompt; returns (cache with ``room`` spare positions, mask, next positions, logits).
 
-    Each group's prefix runs alone (one row, no padding, so no mask: SDPA's causal kernel) in chunks of at
-    most ``chunk`` tokens, straight into its members' rows of the batch's cache; the members' own suffixes
-    then run as one left-padded batch. Peak memory is the batch's cache plus one chunk's activations.
+    Each member's prompt but its last tokens runs alone (one row, no padding, so no mask: SDPA's causal
+    kernel) in chunks of at most ``chunk`` tokens, straight into its row of the batch's cache, after copying
+    what it shares with the previous member of its group (:func:`~crosstask.generation.prefix.member_prefixes`);
+    the members' last tokens then run as one left-padded batch. Peak memory is the batch's cache plus one
+    chunk's activations.
     """
     device = model.device
-    members = [(g, m) for g in groups for m in g.members]
-    pwidth = max(g.prefix_len for g in groups)
-    suffixes = [ids[m][g.prefix_len :] for g, m in members]
+    members = [m for g in groups for m in g.members]
+    plan = [p for g in groups for p in member_prefixes(ids, g, SUFFIX_CAP)]
+    pwidth = max(pl for pl, _ in plan)
+    suffixes = [ids[m][pl:] for m, (pl, _) in zip(members, plan, strict=True)]
     sinp, smask = _left_padded(suffixes, pad_id, device)
     buffers = _CacheBuffers(model, len(members), pwidth + sinp.shape[1] + room)
     pmask = torch.zeros(len(members), pwidth, dtype=torch.long, device=device)
-    row = 0
-    for g in groups:
-        rows = slice(row, row + len(g.members))
-        start = pwidth - g.prefix_len  # left padding: every prefix ends at column pwidth
-        pmask[rows, start:] = 1
-        if g.prefix_len:
-            _prefill_prefix(model, ids[g.members[0]][: g.prefix_len], buffers.row_cache(row, start), chunk)
-            buffers.copy_row(row, rows, start, pwidth)
-        row += len(g.members)
+    for row, (m, (pl, copied)) in enumerate(zip(members, plan, strict=True)):
+        start = pwidth - pl  # left padding: every prefix ends at column pwidth
+        pmask[row, start:] = 1
+        if copied:
+            buffers.copy(row - 1, pwidth - plan[row - 1][0], row, start, copied)
+        if pl > copied:
+            _prefill_prefix(model, ids[m][copied:pl], buffers.row_cache(row, start, copied), chunk)
     cache = buffers.cache(length=pwidth)
-    start = torch.tensor([g.prefix_len for g, _ in members], device=device)
+    start = torch.tensor([pl for pl, _ in plan], device=device)
     spos = start[:, None] + (smask.cumsum(-1) - 1).clamp(min=0)  # pads get any valid position; masked anyway
     mask = torch.cat([pmask, smask], dim=1)
     logits = _forward(model, cache, input_ids=sinp, attention_mask=mask, position_ids=spos)
-    next_pos = torch.tensor([len(ids[m]) for _, m in members], device=device)
+    next_pos = torch.tensor([len(ids[m]) for m in members], device=device)
     return cache, mask, next_pos, logits
 
 
@@ -162,18 +165,17 @@ class _CacheBuffers:
         self.keys = [torch.zeros(shape, dtype=dtype, device=model.device) for _ in range(cfg.num_hidden_layers)]
         self.values = [torch.zeros(shape, dtype=dtype, device=model.device) for _ in range(cfg.num_hidden_layers)]
 
-    def row_cache(self, row: int, start: int) -> DynamicCache:
-        """A one-row cache writing into row ``row`` from column ``start`` on (views: no copy)."""
+    def row_cache(self, row: int, start: int, filled: int) -> DynamicCache:
+        """A one-row cache over row ``row`` from column ``start`` on, ``filled`` positions already there (views)."""
         cache = DynamicCache()
-        cache.layers = [_GrowingLayer.on_buffers(k[row : row + 1, :, start:], v[row : row + 1, :, start:], length=0)
+        cache.layers = [_GrowingLayer.on_buffers(k[row : row + 1, :, start:], v[row : row + 1, :, start:], filled)
                         for k, v in zip(self.keys, self.values, strict=True)]
         return cache
 
-    def copy_row(self, row: int, rows: slice, start: int, end: int) -> None:
-        """Copy columns ``start:end`` of ``row`` into the other ``rows`` (a group's members share its prefix)."""
-        if rows.stop - rows.start > 1:
-            for buf in (*self.keys, *self.values):
-                buf[row + 1 : rows.stop, :, start:end] = buf[row : row + 1, :, start:end]
+    def copy(self, src: int, src_start: int, dst: int, dst_start: int, n: int) -> None:
+        """Copy ``n`` positions of row ``src`` into row ``dst`` (a shared prefix: same tokens, same positions)."""
+        for buf in (*self.keys, *self.values):
+            buf[dst, :, dst_start : dst_start + n] = buf[src, :, src_start : src_start + n]
 
     def cache(self, length: int) -> DynamicCache:
         cache = DynamicCache()

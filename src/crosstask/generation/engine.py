@@ -39,8 +39,8 @@ import torch
 from crosstask.errors import CrosstaskError
 from crosstask.generation import distributed
 from crosstask.generation.cache import ENGINE_VERSION, GenerationCache, generation_key
-from crosstask.generation.decode import PREFILL_CHUNK, StopRule, TokenPicker, decode_groups
-from crosstask.generation.prefix import PromptGroup, group_by_prefix
+from crosstask.generation.decode import PREFILL_CHUNK, SUFFIX_CAP, StopRule, TokenPicker, decode_groups
+from crosstask.generation.prefix import PromptGroup, group_by_prefix, member_prefixes
 from crosstask.generation.settings import GenerationSettings
 from crosstask.io import stable_hash
 
@@ -267,8 +267,10 @@ def batch_rows(batch: Sequence[PromptGroup]) -> int:
 
 def batch_tokens(batch: Sequence[PromptGroup], ids: Sequence[Sequence[int]], room: int = 0) -> int:
     """Cache positions :func:`decode_groups` allocates for this batch (padding included)."""
-    prefix = max(g.prefix_len for g in batch)
-    suffix = max(len(ids[m]) - g.prefix_len for g in batch for m in g.members)
+    plans = [(len(ids[m]), pl) for g in batch for m, (pl, _) in zip(g.members, member_prefixes(ids, g, SUFFIX_CAP),
+                                                                     strict=True)]
+    prefix = max(pl for _, pl in plans)
+    suffix = max(n - pl for n, pl in plans)
     return batch_rows(batch) * (prefix + suffix + room)
 
 
