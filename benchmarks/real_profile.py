@@ -43,6 +43,8 @@ def real_options(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--token-budget", type=int, default=None, help="GenerationSettings.token_budget (default: its own)")
     g.add_argument("--baseline-prompts", type=int, default=20, help="prompts the one-at-a-time baseline runs on")
     g.add_argument("--eval-300", action="store_true", help="300 documents x 5 tasks, the evaluation only")
+    g.add_argument("--int8", action="store_true",
+                   help="also run the evaluation with dtype=int8 (approximate): speed and verdict agreement with fp32")
     g.add_argument("--with-load", action="store_true", help="also run the evaluation beside one busy process")
     g.add_argument("--seed", type=int, default=0)
 
@@ -100,12 +102,12 @@ def run_real(args: argparse.Namespace) -> None:
         return sum(len(sub[m]) - copied for g in groups
                    for m, (_, copied) in zip(g.members, member_prefixes(sub, g, SUFFIX_CAP), strict=True))
 
-    def evaluation():
+    def evaluation(run_settings=settings):
         t0 = time.perf_counter()
-        short = generate(model, tok, [prompts[i] for i in malicious], settings, stop_when=judge.is_final,
+        short = generate(model, tok, [prompts[i] for i in malicious], run_settings, stop_when=judge.is_final,
                          stop_key=judge.id)
         t_mal = time.perf_counter() - t0
-        full = generate(model, tok, [prompts[i] for i in benign], settings)
+        full = generate(model, tok, [prompts[i] for i in benign], run_settings)
         return short, full, t_mal
 
     rows: list[tuple[str, float, str]] = []
@@ -142,6 +144,19 @@ def run_real(args: argparse.Namespace) -> None:
     rows.append(("engine, evaluation", t_eval, note))
     rows.append((f"  refusal-only, {len(malicious)} malicious", t_mal, f"stop rule {judge.id}{verdicts}"))
     rows.append((f"  full, {len(benign)} benign", t_eval - t_mal, f"{new_tokens} new tokens at most"))
+
+    if args.int8:
+        int8 = settings.model_copy(update={"dtype": "int8"})
+        generate(model, tok, prompts[:2], int8.model_copy(update={"max_new_tokens": 2}))  # quantize, warm up
+        (q_short, q_full, q_mal), t_q = base.timed("engine evaluation, int8", lambda: evaluation(int8))
+        fp32 = [*short, *ben_full]
+        agree = sum(judge.is_refusal(a) == judge.is_refusal(b) for a, b in zip([*q_short, *q_full], fp32, strict=True))
+        same = sum(a == b for a, b in zip(q_full, ben_full, strict=True))
+        rows.append(("engine, evaluation, int8 (approximate)", t_q,
+                     f"{agree}/{len(fp32)} same refusal verdict as fp32, {same}/{len(ben_full)} benign identical"))
+        rows.append((f"  refusal-only, {len(malicious)} malicious, int8", q_mal,
+                     f"{sum(judge.is_refusal(a) for a in q_short)} refusals (fp32: "
+                     f"{sum(judge.is_refusal(a) for a in short)})"))
 
     load_row = None
     if args.with_load:

@@ -116,3 +116,20 @@ def test_plain_fallback_for_models_the_loop_does_not_cover(tiny, prompts, refere
                      stop_when=lambda t: len(t) >= 3, stop_key="t@1")
     assert all(len(s) < len(tok.decode(r, skip_special_tokens=True)) or len(s) <= 25
                for s, r in zip(short, reference, strict=False))
+
+
+def test_int8_option_is_a_separate_copy_and_a_separate_cache_key(tiny, prompts):
+    import torch
+
+    from crosstask.generation.engine import cache_keys, compute_model
+
+    before = [p.clone() for p in tiny.model.parameters()]
+    settings = GenerationSettings(max_new_tokens=4, dtype="int8")
+    outs = generate(tiny.model, tiny.tokenizer, prompts[:4], settings)
+    assert len(outs) == 4
+    assert all(torch.equal(a, b) for a, b in zip(before, tiny.model.parameters(), strict=True))
+    quantized = compute_model(tiny.model, "int8")
+    assert quantized is not tiny.model and compute_model(tiny.model, "int8") is quantized
+    assert not any(isinstance(m, torch.nn.Linear) and type(m) is torch.nn.Linear for m in quantized.modules())
+    assert cache_keys(prompts[:1], settings, {"m": 1}) != cache_keys(prompts[:1], GenerationSettings(max_new_tokens=4),
+                                                                      {"m": 1})

@@ -48,7 +48,8 @@ class EvalOptions(ConfigModel):
     limit: int | None = Field(None, ge=1, description="At most this many documents per set.")
     max_new_tokens: int = Field(128, ge=1, description="Tokens to generate per answer.")
     batch_size: int = Field(16, ge=1, description="Generation batch size.")
-    generation_dtype: Literal["float32", "bfloat16"] | None = Field(None, description="bfloat16: faster CPU generation (outputs may differ).")
+    generation_dtype: Literal["float32", "bfloat16", "int8"] | None = Field(None, description=(
+        "bfloat16 or int8 (dynamic quantization of the linear layers): faster CPU generation, outputs differ."))
     max_input_tokens: int | None = Field(None, ge=1, description=(
         "Prompt budget in tokens (default: the model's context minus max_new_tokens)."))
     bootstrap_resamples: int = Field(1000, ge=1, description=(

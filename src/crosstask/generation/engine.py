@@ -22,7 +22,8 @@ How it is fast (transformers backend, :mod:`crosstask.generation.decode`):
 
 Around it: the one resumable :class:`GenerationCache` (appended after every batch), data-parallel
 runs under ``accelerate launch`` (prompts split by rank, gathered, rank 0 writes the cache),
-an optional bf16 compute copy (``settings.dtype``), and an optional vLLM backend.
+an optional bf16 or int8 compute copy (``settings.dtype``; int8 is approximate and opt-in), and an optional
+vLLM backend.
 """
 
 from __future__ import annotations
@@ -203,13 +204,21 @@ def stop_token_ids(model: Any, tokenizer: Any) -> frozenset[int]:
     return frozenset(ids)
 
 
-_COMPUTE_COPIES: weakref.WeakKeyDictionary[Any, dict[torch.dtype, Any]] = weakref.WeakKeyDictionary()
+_COMPUTE_COPIES: weakref.WeakKeyDictionary[Any, dict[Any, Any]] = weakref.WeakKeyDictionary()
 
 
 def compute_model(model: Any, dtype: str | None) -> Any:
-    """The model itself, or a cached copy in ``dtype`` (the caller's weights are never cast in place)."""
+    """The model itself, or a cached copy in ``dtype`` (the caller's weights are never cast in place);
+    ``int8`` is a copy with dynamically quantized linear layers (:mod:`crosstask.generation.quantized`)."""
     if dtype is None:
         return model
+    if dtype == "int8":
+        copies = _COMPUTE_COPIES.setdefault(model, {})
+        if "int8" not in copies:
+            from crosstask.generation.quantized import int8_copy
+
+            copies["int8"] = int8_copy(model)
+        return copies["int8"]
     target = {"float32": torch.float32, "bfloat16": torch.bfloat16}[dtype]
     if next(model.parameters()).dtype == target:
         return model

@@ -25,9 +25,10 @@ class GenerationSettings(ConfigModel):
         "Cache positions one batch may hold (rows x padded prompt length + max_new_tokens; does not change greedy "
         "outputs). Bounds generation's memory whatever the documents' lengths: about 46 KB per position for "
         "SmolLM2-135M in fp32, so 32768 is ~1.5 GB. A prompt longer than the budget runs alone."))
-    dtype: Literal["float32", "bfloat16"] | None = Field(None, description=(
-        "Compute dtype: None = the model's own; bfloat16 runs a bf16 copy (about 2-3x faster on CPUs with "
-        "AVX-512 bf16, but greedy outputs can differ from fp32)."))
+    dtype: Literal["float32", "bfloat16", "int8"] | None = Field(None, description=(
+        "Compute dtype: None = the model's own; int8 runs a copy with dynamically quantized int8 linear "
+        "layers (an approximate fast path on CPU: outputs differ from fp32); bfloat16 runs a bf16 copy (about "
+        "2-3x faster on CPUs with AVX-512 bf16, but greedy outputs can differ from fp32)."))
     repetition_penalty: float = Field(1.0, gt=0, description=(
         "> 1 discourages tokens the sequence already generated (transformers' repetition penalty, applied to the "
         "new tokens only, not the prompt): small generators otherwise loop."))
