@@ -43,3 +43,33 @@ def test_configure_sets_torch_threads(monkeypatch):
         assert configure_threads(1).threads == 1 and torch.get_num_threads() == 1
     finally:
         torch.set_num_threads(before)
+
+
+def test_busy_cores_sees_a_process_that_just_started():
+    # The 1-minute load average lags by a minute; the /proc/stat sample sees a busy core at once.
+    import multiprocessing
+    import os
+    import time
+
+    from crosstask.threads import sampled_busy_cores
+
+    if sampled_busy_cores(0.05) is None:
+        pytest.skip("no /proc/stat")
+    core = sorted(os.sched_getaffinity(0))[0]
+    burner = multiprocessing.get_context("fork").Process(target=_burn_on, args=(core, time.time() + 5))
+    burner.start()
+    try:
+        time.sleep(0.3)
+        assert sampled_busy_cores(0.3) >= 0.7
+    finally:
+        burner.terminate()
+        burner.join()
+
+
+def _burn_on(core: int, until: float) -> None:
+    import os
+    import time
+
+    os.sched_setaffinity(0, {core})
+    while time.time() < until:
+        pass

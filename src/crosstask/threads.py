@@ -12,7 +12,9 @@ The choice, first that applies:
 2. the ``CROSSTASK_THREADS`` environment variable;
 3. ``OMP_NUM_THREADS``, when the user set it: left as it is;
 4. automatic: the cores in this process's CPU affinity (``os.sched_getaffinity``) less the load
-   that other processes put on them (the 1-minute load average, ``os.getloadavg``), at least 1.
+   that other processes put on them, at least 1. The load is sampled from ``/proc/stat`` over 0.2 s
+   (the busy share of those cores now: a job that started a second ago counts, one that just ended does
+   not); where that file is missing, the 1-minute load average (``os.getloadavg``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 from crosstask.errors import CrosstaskError
@@ -42,12 +45,48 @@ def available_cores() -> int:
 
 
 def busy_cores(cores: int) -> float:
-    """How many of ``cores`` other processes keep busy now (the 1-minute load average, at most ``cores``)."""
+    """How many of ``cores`` other processes keep busy now (sampled; else the 1-minute load average)."""
+    sampled = sampled_busy_cores()
+    if sampled is not None:
+        return min(float(cores), sampled)
     try:
         load = os.getloadavg()[0]
     except (AttributeError, OSError):
         return 0.0
     return min(float(cores), max(0.0, load))
+
+
+def _cpu_times(cpus: set[int]) -> tuple[int, int] | None:
+    """(busy, total) clock ticks of ``cpus`` since boot, from /proc/stat (Linux)."""
+    busy = total = 0
+    try:
+        with open("/proc/stat", encoding="ascii") as f:
+            for line in f:
+                name, *fields = line.split()
+                if not name.startswith("cpu") or name == "cpu" or int(name[3:]) not in cpus:
+                    continue
+                ticks = [int(x) for x in fields[:8]]  # user nice system idle iowait irq softirq steal
+                total += sum(ticks)
+                busy += sum(ticks) - ticks[3] - ticks[4]
+    except (OSError, ValueError, IndexError):
+        return None
+    return (busy, total) if total else None
+
+
+def sampled_busy_cores(seconds: float = 0.2) -> float | None:
+    """Cores of this process's affinity that are busy over ``seconds`` (this process sleeps meanwhile)."""
+    try:
+        cpus = set(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return None
+    first = _cpu_times(cpus)
+    if first is None:
+        return None
+    time.sleep(seconds)
+    second = _cpu_times(cpus)
+    if second is None or second[1] <= first[1]:
+        return None
+    return len(cpus) * (second[0] - first[0]) / (second[1] - first[1])
 
 
 def auto_threads(cores: int | None = None, load: float | None = None) -> int:
