@@ -65,6 +65,7 @@ def _threads(value: str):
 
 
 def run_real(args: argparse.Namespace) -> None:
+    args.user_omp = os.environ.get("OMP_NUM_THREADS")  # configure_threads sets it; --with-load chooses again
     choice = _threads(args.threads)
     import eval_throughput as base
     import torch
@@ -219,6 +220,9 @@ def _with_load(args: argparse.Namespace, evaluation, t_idle: float) -> tuple[str
     burner.start()
     try:
         time.sleep(2.0)
+        if args.user_omp is None:  # the first automatic choice wrote OMP_NUM_THREADS: choose from scratch
+            os.environ.pop("OMP_NUM_THREADS", None)
+            os.environ.pop("MKL_NUM_THREADS", None)
         choice = _threads(args.threads)
         threads = torch.get_num_threads()
         _, t_load = base.timed("engine evaluation, one busy process", evaluation)
