@@ -1,17 +1,20 @@
 """The decode loop over a causal LM's forward with a KV cache (transformers ``DynamicCache``).
 
-One call decodes a batch made of prompt groups (see :mod:`crosstask.generation.prefix`) in
-two forward passes and then one pass per new token:
+One call decodes a batch made of prompt groups (see :mod:`crosstask.generation.prefix`):
 
-1. the groups' shared prefixes run together, one left-padded row per group (a singleton
-   group's prefix is its prompt but the last token);
-2. each group's cache row is repeated for its members, and every member's own suffix runs
-   in one left-padded batch (``[pad][prefix][pad][suffix]``: the attention mask hides the
-   pads, position ids count real tokens only); its last column gives every row's first
-   next-token logits;
-3. the batch decodes token by token into a cache with spare room (no per-step copy); a
-   finished sequence (EOS, token cap, or the stop rule) leaves the batch at once, so the
-   remaining steps only pay for sequences still running.
+1. each member's prompt but its last few tokens (at most ``SUFFIX_CAP``) runs alone, one row
+   without padding or mask, in chunks of at most ``prefill_chunk`` tokens, straight into its
+   row of one preallocated cache; what it shares with the previous member of its group (the
+   template header and the document) is copied from that row instead of computed;
+2. every member's last tokens run in one left-padded batch (``[pad][prefix][pad][suffix]``:
+   the attention mask hides the pads, position ids count real tokens only); its last column
+   gives every row's first next-token logits;
+3. the batch decodes token by token into the cache's spare room (no per-step copy); a
+   finished sequence (EOS, token cap, or the stop rule) leaves the batch at once (the last
+   rows move into its place), so the remaining steps only pay for sequences still running.
+
+The cache holds ``rows x (longest prefix + longest suffix + max new tokens)`` positions; the
+engine bounds it by ``GenerationSettings.token_budget`` when it plans the batches.
 
 Greedy outputs match one-prompt-at-a-time ``model.generate`` token for token: each sequence sees
 exactly its own tokens at its own positions; padding is masked, never attended.

@@ -14,6 +14,9 @@ How it is fast (transformers backend, :mod:`crosstask.generation.decode`):
   plain batching (each prompt prefilled alone, all decoded together). Models whose cache is
   not a plain full-attention ``DynamicCache`` (sliding-window or hybrid layers) use
   ``model.generate`` with left padding instead.
+- Batches by a token budget: groups go longest first into batches of at most ``batch_size`` rows and
+  ``settings.token_budget`` cache positions (padding included), so memory does not grow with the
+  documents' lengths and rows of a batch have similar lengths; long prompts prefill in chunks.
 - Batched decoding with per-sequence stopping: a finished sequence leaves the batch.
 - Refusal-only mode (``stop_when``): a sequence stops as soon as the caller's rule says its
   verdict is final, and after ``stop_window`` new tokens at the latest.
