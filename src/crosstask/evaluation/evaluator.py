@@ -227,9 +227,10 @@ def _settings(cfg: EvalConfig) -> Any:
     from crosstask.generation import GenerationSettings
 
     wanted = {"max_new_tokens": cfg.max_new_tokens, "batch_size": cfg.batch_size, "seed": cfg.seed,
-              "dtype": cfg.generation_dtype}
+              "dtype": cfg.generation_dtype, "token_budget": cfg.token_budget}
     names = set(GenerationSettings.model_fields)
-    return GenerationSettings(**{k: v for k, v in wanted.items() if k in names and (k != "dtype" or v is not None)})
+    optional = ("dtype", "token_budget")  # None: the engine's default
+    return GenerationSettings(**{k: v for k, v in wanted.items() if k in names and (k not in optional or v is not None)})
 
 
 def _weights_identity(cfg: EvalConfig) -> dict[str, Any]:
