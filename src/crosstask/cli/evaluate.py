@@ -71,7 +71,10 @@ def register(app: typer.Typer) -> None:
         cfg["sets"] = sets
         if full:
             cfg["refusal_only"] = []
-        EvalConfig.parse(cfg, where=str(config) if config else "command line")  # errors name the file
+        parsed = EvalConfig.parse(cfg, where=str(config) if config else "command line")  # errors name the file
+        if not parsed.output_dir:  # every evaluation is kept: a folder named by the model and the settings
+            cfg["output_dir"] = str(parsed.default_output_dir())
+            console.print(escape(f"no --out: writing to {cfg['output_dir']}"))
         result = evaluate(cfg)
         console.print(result_table(result.summary))
         for w in result.summary["warnings"]:

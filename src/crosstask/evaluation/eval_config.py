@@ -107,6 +107,17 @@ class EvalConfig(EvalOptions):
             raise ValueError("no judges configured")
         return self
 
+    def default_output_dir(self) -> Path:
+        """Where ``crosstask eval run`` writes without ``--out``: ``runs/eval/<model>[-<adapter>]-<hash>``,
+        the hash of every setting, so the same evaluation lands in the same folder (and resumes there)."""
+        from crosstask.io import stable_hash
+        from crosstask.paths import RUNS_DIR, model_slug, slugify
+
+        settings = {k: v for k, v in self.to_dict().items() if k != "output_dir"}
+        adapter = Path(self.adapter.rstrip("/")).name if self.adapter else None
+        name = slugify(model_slug(self.model), adapter, self.name if self.name != adapter else None)
+        return (Path(RUNS_DIR) / "eval" / f"{name}-{stable_hash(settings)[:8]}").resolve()
+
     def display_name(self) -> str:
         if self.name:
             return self.name

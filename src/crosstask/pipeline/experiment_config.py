@@ -29,6 +29,7 @@ from crosstask.errors import CrosstaskError, format_validation_error
 from crosstask.evaluation.eval_config import EvalOptions
 from crosstask.io import apply_assignments, read_yaml
 from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
+from crosstask.paths import RUNS_DIR
 from crosstask.tasks import PAPER_TASKS, get_task
 from crosstask.training.train_config import TrainConfig, TrainSection
 
@@ -199,8 +200,9 @@ class ExperimentConfig(ConfigModel):
     description: str = ""
     seed: int = Field(default=0, ge=0)
     output_dir: str | None = None  # default: runs/<name> under the working directory
-    # Where stage outputs are kept (default: <output_dir>/stages). Keys are content hashes, so
-    # experiments may share one folder and reuse each other's finished stages.
+    # Where stage outputs are kept (default: the stages/ folder next to the run folder, runs/stages,
+    # shared by every experiment of that output root). Keys are content hashes, so experiments
+    # sharing a folder reuse each other's finished stages.
     stages_dir: str | None = None
     model: ModelConfig = Field(default_factory=ModelConfig)
     documents: DocumentsConfig
@@ -211,10 +213,14 @@ class ExperimentConfig(ConfigModel):
     report: ReportConfig = Field(default_factory=ReportConfig)
 
     def output_path(self) -> Path:
-        return Path(self.output_dir) if self.output_dir else (Path("runs") / self.name).resolve()
+        return Path(self.output_dir) if self.output_dir else (Path(RUNS_DIR) / self.name).resolve()
 
     def stages_path(self) -> Path:
-        return Path(self.stages_dir) if self.stages_dir else self.output_path() / "stages"
+        return Path(self.stages_dir) if self.stages_dir else self.output_path().parent / "stages"
+
+    def old_stages_path(self) -> Path:
+        """Where the stages of this experiment lived before the store was shared (looked up, never written)."""
+        return self.output_path() / "stages"
 
     def builder_of(self, entry: ModelGridEntry) -> DefenseOptions:
         """``defense.builder`` with the entry's ``builder:`` overrides merged over it."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from crosstask.document import LABELS
 from crosstask.errors import CrosstaskError
+from crosstask.paths import model_slug, slugify
 from crosstask.pipeline.experiment_config import ExperimentConfig, ModelGridEntry, SourceConfig
 from crosstask.pipeline.stage import Action, Stage, StageStore, Status
 
@@ -81,18 +82,24 @@ class Plan:
         return self.statuses
 
     def rows(self) -> list[dict[str, Any]]:
+        """Every stage: name, key, status, dependencies, folder, and where a finished one came from
+        (``made_by``: the experiment that ran it; ``old_layout``: found in the old layout, moved on run)."""
         self.refresh()
-        return [
-            {
+        rows = []
+        for s in self.stages:
+            found = self.store.find(s)
+            rows.append({
                 "stage": s.name,
                 "kind": s.kind,
                 "key": s.key,
                 "status": self.statuses[s.name],
                 "depends_on": list(s.deps),
-                "dir": str(self.store.final_dir(s)),
-            }
-            for s in self.stages
-        ]
+                "dir": str(found.dir if found is not None and not found.old_layout else self.store.new_dir(s)),
+                "folder": f"{s.kind}/{s.folder_name}",
+                "made_by": found.experiment if found is not None else None,
+                "old_layout": bool(found and found.old_layout),
+            })
+        return rows
 
 
 # The label a source kind gives its documents when the source names none (the kinds not listed
@@ -217,6 +224,13 @@ def _model_inputs(config: ExperimentConfig) -> dict[str, Any]:
     return config.model.model_dump()
 
 
+def _kinds_slug(words: list[str]) -> str:
+    """Up to three distinct words (source kinds, set names) and how many more."""
+    unique = list(dict.fromkeys(words))
+    more = f"{len(unique) - 3}more" if len(unique) > 3 else ""
+    return slugify(*unique[:3], more)
+
+
 def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str, Action]) -> Plan:
     """Lay out the stages of ``config`` and compute their keys (upstream first)."""
     from crosstask.judges import get_judge
@@ -287,9 +301,15 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
             )
         )
     by_name = {s.name: s for s in stages}
+    model = model_slug(config.model.name)
+    documents.slug = _kinds_slug([s.kind for s in config.documents.sources])
+    testset.slug = _kinds_slug((["heldout"] if config.documents.evaluate_heldout else [])
+                               + [(s.set or s.kind).split(":")[-1] for s in config.documents.test_sources])
     for s in stages:  # stages are listed upstream first
         s.version = STAGE_VERSIONS[s.kind]
         s.compute_key([by_name[d].key for d in s.deps])
+        if "model" in s.meta:
+            s.slug = slugify(s.meta["model"].id, model)
     plan = Plan(config, stages, models, store)
     plan.refresh()
     return plan
