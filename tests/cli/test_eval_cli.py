@@ -25,8 +25,11 @@ def test_eval_run_and_matrix(tmp_path):
     assert r.exit_code == 0, r.output
     assert "summarize" in r.output and any(f"{k}/2" in r.output for k in range(3))
     assert (out / "summary.json").exists() and (out / "samples.jsonl").exists()
-    m = CliRunner().invoke(app, ["eval", "matrix", f"base={out}", "--out", str(tmp_path / "m.json")])
+    m = CliRunner().invoke(app, ["eval", "matrix", f"base={out}", "--out", str(tmp_path / "m")])
     assert m.exit_code == 0, m.output
+    assert json.loads((tmp_path / "m" / "matrix.json").read_text())["rows"][0]["defense"] == "base"
+    old = CliRunner().invoke(app, ["eval", "matrix", f"base={out}", "--out", str(tmp_path / "m.json")])
+    assert old.exit_code == 0 and "a file is deprecated" in old.stderr  # the old meaning still works
     assert json.loads((tmp_path / "m.json").read_text())["rows"][0]["defense"] == "base"
 
 

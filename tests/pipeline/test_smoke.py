@@ -52,7 +52,7 @@ def test_smoke_run_killed_during_training_resumes_without_redoing_stages(tmp_pat
     out = tmp_path / "smoke"
     # Many more steps than the smoke config's 4 (checkpoints every 2): the kill after the first
     # checkpoint leaves most of training to do, so the rerun has to resume it.
-    cmd = [*CLI, "run", str(SMOKE), "--output-dir", str(out), "--set", f"train.max_steps={TRAIN_STEPS}"]
+    cmd = [*CLI, "run", str(SMOKE), "--out", str(out), "--set", f"train.max_steps={TRAIN_STEPS}"]
     env = {**os.environ, "COLUMNS": "120"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

@@ -14,12 +14,15 @@ from crosstask.cli.config_options import (
     command_settings,
     config_option,
     config_options,
+    output_file,
     read_section,
     set_option,
 )
 from crosstask.config_model import ConfigModel
 from crosstask.errors import CrosstaskError
 from crosstask.judges.base import JudgeNames
+
+SCORES_FILE = "judge_scores.json"  # what `judge validate --out FOLDER` writes
 
 
 class JudgeListConfig(ConfigModel):
@@ -80,8 +83,9 @@ def register(app: typer.Typer) -> None:
         cfg = JudgeValidationConfig.parse(
             command_settings(JudgeValidationConfig, read_section(config, "validate"), assignments, values),
             where=str(config) if config else "command line")
-        if cfg.out:
-            check_writable(cfg.out, kind="file")
+        out = output_file(cfg.out, SCORES_FILE) if cfg.out else None
+        if out:
+            check_writable(out, kind="file")
         names = cfg.judges or list_judges()
         sets = builtin_sets() if cfg.builtin else []
         for path in cfg.data:
@@ -102,9 +106,9 @@ def register(app: typer.Typer) -> None:
         console.print(scores_table(scores))
         console.print(f"{coverage.line()} under {', '.join(cfg.outputs)} (docs/JUDGES.md: how to regenerate them); "
                       "doc:dev was used for tuning, doc:held-out never")
-        if cfg.out:
-            write_json(cfg.out, {"scores": scores_to_json(scores),
-                                 "doc_labels": {"labelled": coverage.labelled, "found": coverage.found}})
-            console.print(escape(f"wrote {cfg.out}"))
+        if out:
+            write_json(out, {"scores": scores_to_json(scores),
+                             "doc_labels": {"labelled": coverage.labelled, "found": coverage.found}})
+            console.print(escape(f"wrote {out}"))
 
     app.add_typer(group, name="judge")

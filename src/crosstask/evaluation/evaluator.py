@@ -113,18 +113,22 @@ def load_sets(cfg: EvalConfig) -> dict[str, list[Document]]:
             return load_source(spec)
         raise CrosstaskError(f"a document set must be a source spec mapping or a list of documents, got {spec!r}")
 
-    for name, spec in cfg.sets.items():
+    for name, given in cfg.sets.items():
         label = set_label(name)
-        if isinstance(spec, dict) and spec.get("kind") == "paper-format" and "sets" not in spec:
-            spec = {**spec, "sets": [label]}  # a paper-format folder holds all three sets: take this one
-        docs = load(spec)
-        if _labels_from_data(spec):
-            for d in docs:
-                if d.label != label:
-                    where = spec.get("path") if isinstance(spec, dict) and spec.get("path") else f"sets.{name}"
-                    raise InputError(f"document {d.id!r} is labelled {d.label!r} but was given as the {name!r} "
-                                     "set; give it as its own label's set", path=where, field="label")
-        sets[name] = [d if d.label == label else Document(d.id, d.text, label, d.source, d.meta) for d in docs]  # type: ignore[arg-type]
+        # a set is one source spec, a list of documents, or a list of source specs (joined)
+        specs = given if isinstance(given, list) and given and all(isinstance(x, dict) for x in given) else [given]
+        sets[name] = []
+        for spec in specs:
+            if isinstance(spec, dict) and spec.get("kind") == "paper-format" and "sets" not in spec:
+                spec = {**spec, "sets": [label]}  # a paper-format folder holds all three sets: take this one
+            docs = load(spec)
+            if _labels_from_data(spec):
+                for d in docs:
+                    if d.label != label:
+                        where = spec.get("path") if isinstance(spec, dict) and spec.get("path") else f"sets.{name}"
+                        raise InputError(f"document {d.id!r} is labelled {d.label!r} but was given as the {name!r} "
+                                         "set; give it as its own label's set", path=where, field="label")
+            sets[name] += [d if d.label == label else Document(d.id, d.text, label, d.source, d.meta) for d in docs]  # type: ignore[arg-type]
     for spec in cfg.documents:
         for d in load(spec):
             sets.setdefault(str(d.meta.get(EVAL_SET_KEY) or d.label), []).append(d)

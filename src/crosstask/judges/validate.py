@@ -56,7 +56,7 @@ class JudgeValidationConfig(ConfigModel):
     prompt_field: str = Field("objective", description="Field holding the request, if any.")
     judges: JudgeNames = Field(default_factory=list, description="Judges to score (default: all).")
     builtin: bool = Field(True, description="Include the labelled sets shipped in the pyrit package.")
-    out: str | None = Field(None, description="Write the scores as JSON here.")
+    out: str | None = Field(None, description="Output folder: the scores as judge_scores.json.")
     outputs: list[str] = Field(default_factory=lambda: ["runs"], description=(
         "Folders (or samples.jsonl files) holding evaluation outputs; those whose SHA-256 the shipped "
         "document-task labels name are scored (see docs/JUDGES.md). Missing folders are skipped."))
