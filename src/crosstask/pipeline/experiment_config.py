@@ -29,7 +29,7 @@ from crosstask.errors import CrosstaskError, format_validation_error
 from crosstask.evaluation.eval_config import EvalOptions
 from crosstask.io import apply_assignments, read_yaml
 from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
-from crosstask.paths import RUNS_DIR
+from crosstask.paths import RUNS_DIR, expand_path_vars
 from crosstask.tasks import PAPER_TASKS, get_task
 from crosstask.training.train_config import TrainConfig, TrainSection
 
@@ -265,20 +265,26 @@ def eval_model_fields(model: dict[str, Any], seed: int) -> dict[str, Any]:
 _PATH_KEYS = ("path", "output_dir", "stages_dir")
 
 
-def _resolve_paths(obj: Any, root: Path) -> Any:
-    """Make every ``path``/``output_dir`` value absolute, relative to ``root`` (the file's folder)."""
+def _resolve_paths(obj: Any, root: Path, where: str = "config") -> Any:
+    """Make every ``path``/``output_dir`` value absolute, relative to ``root`` (the file's folder), after
+    expanding ``${VAR}``/``${VAR:-default}`` from the environment (``$CROSSTASK_DATA`` in the paper configs)."""
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
+            if k in _PATH_KEYS and isinstance(v, str) and "${" in v:
+                try:
+                    v = expand_path_vars(v)
+                except ValueError as e:
+                    raise CrosstaskError(f"{where}: {k}: {v}: {e}") from None
             if k in _PATH_KEYS and isinstance(v, str) and v and not Path(v).expanduser().is_absolute():
                 out[k] = str((root / Path(v).expanduser()).resolve())
             elif k in _PATH_KEYS and isinstance(v, str):
                 out[k] = str(Path(v).expanduser())
             else:
-                out[k] = _resolve_paths(v, root)
+                out[k] = _resolve_paths(v, root, where)
         return out
     if isinstance(obj, list):
-        return [_resolve_paths(x, root) for x in obj]
+        return [_resolve_paths(x, root, where) for x in obj]
     return obj
 
 
@@ -299,7 +305,7 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in _seen:
         chain = " -> ".join(str(p) for p in (*_seen, path))
         raise CrosstaskError(f"{path}: extends itself ({chain})")
-    data = _resolve_paths(_read_yaml(path), path.parent)
+    data = _resolve_paths(_read_yaml(path), path.parent, str(path))
     parents = data.pop("extends", None)
     if parents is None:
         return data

@@ -167,6 +167,16 @@ def check_sources(config: ExperimentConfig, where: str = "config", *, test_sourc
             # a hub dataset's path may be a dataset id; every other kind reads a local file or folder
             if source.path is not None and source.kind not in _HUB_KINDS and not Path(source.path).exists():
                 missing.append(f"{key}.{i}.path: {source.path}: no such file or folder")
+    # the defense builder's extra files (safety, general instructions), shared or a model's own
+    builders = [("defense.builder", config.defense.builder)] + [
+        (f"models.{i}.builder", config.builder_of(e)) for i, e in enumerate(config.models) if e.recipe != "none"]
+    named: set[str] = set()
+    for key, builder in builders:
+        for extra in ("safety", "general"):
+            source = getattr(builder, extra)
+            if source is not None and source.path not in named and not Path(source.path).expanduser().exists():
+                named.add(source.path)
+                missing.append(f"{key}.{extra}.path: {source.path}: no such file")
     model = config.model.name
     if _looks_local(model) and not Path(model).expanduser().exists():
         missing.append(f"model.name: {model}: no such model folder")
