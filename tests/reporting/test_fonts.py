@@ -56,6 +56,7 @@ def test_the_page_embeds_a_subset_holding_exactly_its_chinese_characters(chinese
     assert len(data) < 200_000  # a subset, not the whole font (several MiB)
 
 
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # expected: no CJK font here
 def test_without_a_cjk_font_the_page_falls_back_and_says_so(chinese_results, tmp_path, no_font, caplog):
     page = write_report(chinese_results, tmp_path).html.read_text(encoding="utf-8")
     assert "@font-face" not in page and "<!-- no CJK font found on this machine" in page
@@ -76,6 +77,7 @@ def test_plots_with_chinese_labels_have_no_missing_glyphs(chinese_results, tmp_p
     assert not [w for w in caught if "missing from font" in str(w.message)]
 
 
+@pytest.mark.filterwarnings("ignore:Glyph .* missing from font")  # expected: no CJK font here
 def test_plots_without_a_cjk_font_still_draw(chinese_results, tmp_path, no_font):
     files = write_report(chinese_results, tmp_path)
     assert all(p.exists() for p in files.plots)
