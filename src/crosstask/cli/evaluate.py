@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
                     names={"output_dir": "--out"}, deprecated={"output_dir": ["--output-dir"]})
     def run(
         values: dict[str, Any],
-        config_arg: Path | None = typer.Argument(None, metavar="[CONFIG]", help=(
+        config_arg: Path | None = typer.Argument(None, metavar="CONFIG", help=(
             "YAML evaluation config (EvalConfig keys, or under eval:), or an experiment config (its eval:, model: "
             "and seed); or --config.")),
         config: Path | None = config_option(EvalConfig, "eval", "; or an experiment config: its eval:, model: and "

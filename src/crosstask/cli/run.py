@@ -13,7 +13,7 @@ from crosstask.cli.config_options import argument_or_option, deprecated_option, 
 def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
-        config_arg: Path | None = typer.Argument(None, metavar="[CONFIG]",
+        config_arg: Path | None = typer.Argument(None, metavar="CONFIG",
                                                  help="Experiment config (YAML; may `extends:` another); or --config."),
         config: Path | None = typer.Option(None, "--config", "-c", help="Experiment config (the same as CONFIG)."),
         dry_run: bool = typer.Option(False, "--dry-run", help="Print the stages (their folders, what is cached or "

@@ -77,7 +77,7 @@ def register(app: typer.Typer) -> None:
     @config_options(MergeConfig, names={"base_model": "--model"}, deprecated={"base_model": ["--base-model"]})
     def merge_cmd(
         values: dict[str, Any],
-        adapter_arg: Path | None = typer.Argument(None, metavar="[ADAPTER]",
+        adapter_arg: Path | None = typer.Argument(None, metavar="ADAPTER",
                                                   help="A trained adapter folder (crosstask train --out); or --adapter."),
         adapter: Path | None = typer.Option(None, "--adapter", help="A trained adapter folder (the same as ADAPTER)."),
         out: Path = typer.Option(..., "--out", "-o", help="New folder for the merged model."),
