@@ -217,7 +217,7 @@ def test_set_on_new_commands_is_validated(tmp_path):
 
 def test_judge_list_set_selects_judges():
     r = _invoke(["judge", "list", "--set", "judges=[keyword-gcg13]"])
-    assert r.exit_code == 0 and "keyword-gcg13@1" in r.output and "refusal@3" not in r.output
+    assert r.exit_code == 0 and "keyword-gcg13@1" in r.output and "refusal@4" not in r.output
 
 
 def test_eval_matrix_config_and_set(monkeypatch, tmp_path):

@@ -21,14 +21,14 @@ def test_judge_validate_on_user_data_writes_json(tmp_path, monkeypatch):
                                  "--out", str(out)])
     assert r.exit_code == 0, r.output
     scores = json.loads(out.read_text())["scores"]
-    ours = next(s for s in scores if s["judge"] == "refusal@3")
+    ours = next(s for s in scores if s["judge"] == "refusal@4")
     assert ours["f1"] == 1.0 and ours["n"] == 2
     assert {s["judge"] for s in scores} >= {"keyword-gcg13@1", "keyword-harmbench@1"}
 
 
 def test_judge_list():
     r = CliRunner().invoke(app, ["judge", "list"])
-    assert r.exit_code == 0 and "refusal@3" in r.output
+    assert r.exit_code == 0 and "refusal@4" in r.output
 
 
 def test_judge_validate_scores_document_task_labels_found_under_outputs(tmp_path, monkeypatch):
@@ -49,7 +49,7 @@ def test_judge_validate_scores_document_task_labels_found_under_outputs(tmp_path
     assert r.exit_code == 0, r.output
     assert "3/3 outputs found" in r.output
     data = json.loads(out.read_text())
-    ours = {s["dataset"]: s for s in data["scores"] if s["judge"].startswith("refusal@3")}
+    ours = {s["dataset"]: s for s in data["scores"] if s["judge"].startswith("refusal@4")}
     assert ours["doc:held-out"]["f1"] == 1.0 and ours["doc:held-out:task=translate"]["n"] == 3
     assert ours["doc:held-out off-task"]["tp"] == 1
     assert data["doc_labels"] == {"labelled": 3, "found": 3}

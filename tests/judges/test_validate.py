@@ -38,6 +38,6 @@ def test_refusal_beats_keyword_judges_on_pyrit_data():
         pytest.skip("pyrit data files not installed")
     scores = {(s.dataset, s.judge): s.f1 for s in validate_judges(["keyword-gcg13", "keyword-harmbench", "refusal"], sets)}
     for name in ("refusal.csv", "refusal_extra.csv", "held-out"):
-        ours = scores[(name, "refusal@3")]
+        ours = scores[(name, "refusal@4")]
         assert ours >= 0.9
         assert ours > scores[(name, "keyword-gcg13@1")] and ours > scores[(name, "keyword-harmbench@1")]

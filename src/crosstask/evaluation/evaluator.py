@@ -14,13 +14,13 @@ Files written to ``output_dir`` (all atomic, except the append-only generation c
      "prompt_id": "<hash>", "prompt": "<the formatted prompt>", "mode": "full" | "refusal-only", "truncated": false, "empty": false,
      "output": "...", "refusal": true,                      # verdict of the primary judge
      "verdict": "refused" | "processed" | "off-task",      # its three-way verdict
-     "judges": {"refusal@3": {"refusal": true, "score": 1.0, "verdict": "refused"}, ...},
+     "judges": {"refusal@4": {"refusal": true, "score": 1.0, "verdict": "refused"}, ...},
      "reference": "..." | null, "metrics": {"rouge_l": 0.41} | {}}
 
 - ``summary.json`` (schema ``crosstask.eval/1``)::
 
     {"schema": "crosstask.eval/1", "name": "base", "model": "...", "adapter": null,
-     "judge": "refusal@3", "judges": ["refusal@3", ...], "tasks": [...], "seed": 0,
+     "judge": "refusal@4", "judges": ["refusal@4", ...], "tasks": [...], "seed": 0,
      "sets": {"malicious": {"documents": 100, "mode": "refusal-only"}, ...},
      "results": {"<set>": {"<task>": {
          "n": 100,
