@@ -76,8 +76,10 @@ def register(app: typer.Typer) -> None:
         from crosstask.judges.validate import (
             builtin_sets,
             load_labelled,
+            objective_achieved_set,
             scores_to_json,
             validate_judges,
+            wheel_sets,
         )
 
         cfg = JudgeValidationConfig.parse(
@@ -87,7 +89,9 @@ def register(app: typer.Typer) -> None:
         if out:
             check_writable(out, kind="file")
         names = cfg.judges or list_judges()
-        sets = builtin_sets() if cfg.builtin else []
+        sets = (builtin_sets() + objective_achieved_set()) if cfg.builtin else []
+        if cfg.pyrit_wheel:
+            sets += wheel_sets(cfg.pyrit_wheel)
         for path in cfg.data:
             sets.append(load_labelled(path, text_field=cfg.text_field, label_field=cfg.label_field,
                                       prompt_field=cfg.prompt_field))
