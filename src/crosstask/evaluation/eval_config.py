@@ -53,6 +53,16 @@ class EvalOptions(ConfigModel):
         "Prompt budget in tokens (default: the model's context minus max_new_tokens)."))
     bootstrap_resamples: int = Field(1000, ge=1, description=(
         "Bootstrap resamples of the 95% intervals of task-quality means (rates use exact Wilson intervals)."))
+    backend: Literal["hf", "openai"] = Field("hf", description=(
+        "hf: load the model here; openai: ask an OpenAI-compatible endpoint (base_url) for model's answers."))
+    base_url: str | None = Field(None, description=(
+        "API root of the openai backend, e.g. http://127.0.0.1:8000/v1 (crosstask serve, vllm serve)."))
+    api_key_env: str = Field("OPENAI_API_KEY", description=(
+        "Environment variable holding the openai backend's API key (unset: no key sent)."))
+    concurrency: int = Field(8, ge=1, description="Requests in flight at once (openai backend).")
+    max_retries: int = Field(4, ge=0, description=(
+        "Retries of a failed request, with exponential backoff (openai backend)."))
+    request_timeout: float = Field(300.0, gt=0, description="Seconds one request may take (openai backend).")
 
     @field_validator("dtype")
     @classmethod
@@ -105,6 +115,11 @@ class EvalConfig(EvalOptions):
             raise ValueError("no tasks to evaluate")
         if not self.judges:
             raise ValueError("no judges configured")
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("backend openai needs base_url (e.g. http://127.0.0.1:8000/v1)")
+        if self.backend == "openai" and self.adapter:
+            raise ValueError("backend openai evaluates what the endpoint serves: serve the adapter there "
+                             "(crosstask serve --adapter, vllm serve --enable-lora) and name it in model")
         return self
 
     def display_name(self) -> str:
