@@ -53,6 +53,8 @@ class EvalOptions(ConfigModel):
         "Prompt budget in tokens (default: the model's context minus max_new_tokens)."))
     bootstrap_resamples: int = Field(1000, ge=1, description=(
         "Bootstrap resamples of the 95% intervals of task-quality means (rates use exact Wilson intervals)."))
+    guard_threshold: float | None = Field(None, gt=0, lt=1, description=(
+        "Input guard threshold (default: the one saved with the guard)."))
     backend: Literal["hf", "openai"] = Field("hf", description=(
         "hf: load the model here; openai: ask an OpenAI-compatible endpoint (base_url) for model's answers."))
     base_url: str | None = Field(None, description=(
@@ -85,6 +87,8 @@ class EvalConfig(EvalOptions):
 
     model: str = pipeline_field(EMBEDDED_MODEL, help="Model name, folder or hub id.", set_by="model.name")
     adapter: str | None = pipeline_field(None, help="LoRA adapter folder to attach.", set_by="models")
+    input_guard: str | None = pipeline_field(None, set_by="models", help=(
+        "Input guard folder (crosstask guard train): documents it flags get a task-aware refusal, not the model."))
     name: str | None = pipeline_field(None, set_by="models", help=(
         "The defense's name in tables (default: the adapter folder's name or base)."))
     prompt_format: PromptFormatName = pipeline_field(DEFAULT_PROMPT_FORMAT, set_by="model.prompt_format", help=(

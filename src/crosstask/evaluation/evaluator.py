@@ -77,6 +77,7 @@ class Sample:
     reference: str | None
     output: str | None = None
     messages: list[dict[str, str]] | None = None  # the chat request (what an endpoint is sent)
+    guard_score: float | None = None  # the input guard's score of the user message, when one is used
 
 
 @dataclass
@@ -329,6 +330,25 @@ def _run_endpoint(samples: list[Sample], cfg: EvalConfig, primary: Judge, cache_
             s.output = o
 
 
+def apply_input_guard(samples: list[Sample], cfg: EvalConfig) -> int:
+    """The ``input-guard`` defense: score each sample's user message; one at or above the threshold is
+    answered with a task-aware refusal from the refusal bank and never reaches the model. Returns how many."""
+    from crosstask.data.defense.refusal_bank import stable_refusal
+    from crosstask.judges.input_guard import InputGuard
+
+    assert cfg.input_guard is not None
+    guard = InputGuard.load(cfg.input_guard, cfg.guard_threshold)
+    users = [next(m["content"] for m in reversed(s.messages or []) if m["role"] == "user") for s in samples]
+    scores = dict(zip(dict.fromkeys(users), guard.scores(list(dict.fromkeys(users))), strict=True))
+    flagged = 0
+    for s, user in zip(samples, users, strict=True):
+        s.guard_score = scores[user]
+        if s.guard_score >= guard.threshold:
+            s.output = stable_refusal(s.task, user)
+            flagged += 1
+    return flagged
+
+
 # ---------------------------------------------------------------- scoring
 
 
@@ -349,6 +369,7 @@ def _score_samples(samples: list[Sample], judges: list[Judge], tasks: dict[str, 
             "refusal": verdicts[judges[0].id].refusal, "verdict": verdicts[judges[0].id].label,
             "judges": {k: {"refusal": v.refusal, "score": v.score, "verdict": v.label} for k, v in verdicts.items()},
             "reference": s.reference, "metrics": metrics,
+            **({"input_guard": round(s.guard_score, 4)} if s.guard_score is not None else {}),
         })
     return records
 
@@ -453,7 +474,11 @@ def evaluate(config: EvalConfig | dict[str, Any], *, loaded: Any = None, progres
 
     out_dir = Path(cfg.output_dir) if cfg.output_dir else None
     cache_file = (out_dir / "generations.jsonl") if out_dir else cache_subdir("eval") / "generations.jsonl"
-    _run_generation(samples, loaded, cfg, judges[0], cache_file, progress)
+    if cfg.input_guard:
+        apply_input_guard(samples, cfg)
+    todo = [s for s in samples if s.output is None]
+    if todo:
+        _run_generation(todo, loaded, cfg, judges[0], cache_file, progress)
     records = _score_samples(samples, judges, {t.name: t for t in tasks})
     summary = summarize(records, cfg, judges, tasks, sets)
     for w in summary["warnings"]:

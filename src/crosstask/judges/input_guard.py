@@ -113,7 +113,8 @@ def train_input_guard(dataset: str | Path, out: str | Path | None = None,
 
     cfg = GuardTrainConfig.parse(config or {})
     texts, labels = guard_examples(dataset)
-    head = _fit(embed(texts), torch.tensor(labels, dtype=torch.float32), seed=cfg.seed)
+    # clone: the encoder returns inference-mode tensors, which autograd refuses
+    head = _fit(embed(texts).clone(), torch.tensor(labels, dtype=torch.float32), seed=cfg.seed)
     meta = {"encoder": PACKAGE, "trained_on": str(dataset), "train_sha256": content_hash(Path(dataset) / "train.jsonl"),
             "n": len(labels), "malicious": sum(labels), "seed": cfg.seed}
     guard = InputGuard(head.weight, head.bias, cfg.threshold, meta)

@@ -14,8 +14,6 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from crosstask.io import stable_hash
-
 UNKNOWN_TASK = "other"
 
 
@@ -31,10 +29,9 @@ def detect_task(text: str) -> str:
 
 def task_refusal(task: str, text: str) -> str:
     """A refusal that names the task, chosen from the refusal bank by the request's hash (stable)."""
-    from crosstask.data.defense.refusal_bank import refusal_bank
+    from crosstask.data.defense.refusal_bank import stable_refusal
 
-    bank = refusal_bank(task if task != UNKNOWN_TASK else "process")
-    return bank[int(stable_hash(text), 16) % len(bank)]
+    return stable_refusal(task if task != UNKNOWN_TASK else "process", text)
 
 
 @dataclass
