@@ -87,6 +87,14 @@ def ask(client: httpx.Client, base: str, model: str, messages, max_tokens: int) 
     return 200, body["id"], body["choices"][0]["message"]["content"], dt
 
 
+def batch_totals(root: str) -> tuple[float, float]:
+    """(requests, batches) the server has decoded so far, from its Prometheus batch-size histogram."""
+    text = httpx.get(f"{root}/metrics", timeout=10).text
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line.startswith(("crosstask_batch_size_sum", "crosstask_batch_size_count"))}
+    return values.get("crosstask_batch_size_sum", 0.0), values.get("crosstask_batch_size_count", 0.0)
+
+
 def percentile(values: list[float], p: float) -> float:
     s = sorted(values)
     return s[min(len(s) - 1, max(0, round(p / 100 * len(s)) - 1))] if s else float("nan")
@@ -128,7 +136,7 @@ def served(base: str, model: str, reqs, max_tokens: int, clients: int, disconnec
         time.sleep(0.5 + k)
         with httpx.stream("POST", f"{base}/chat/completions", timeout=600,
                           json={"model": model, "messages": reqs[k % len(reqs)], "max_tokens": max_tokens,
-                                "stream": True}) as r:
+                                "temperature": 0, "stream": True}) as r:
             for _ in r.iter_lines():
                 break  # first chunk, then the client is gone
 
@@ -165,10 +173,11 @@ def main() -> None:
         seq_s, seq_lat, seq_out = one_at_a_time(base, model, reqs[: args.sequential], args.max_tokens)
         print(f"  {seq_s:.1f} s", file=sys.stderr)
         print(f"served: {args.requests} requests from {args.clients} clients ...", file=sys.stderr, flush=True)
+        before = batch_totals(base.removesuffix("/v1"))
         srv_s, answers = served(base, model, reqs, args.max_tokens, args.clients, args.disconnects)
         print(f"  {srv_s:.1f} s", file=sys.stderr)
         up = httpx.get(f"{base.removesuffix('/v1')}/health", timeout=10).status_code == 200
-        metrics = httpx.get(f"{base.removesuffix('/v1')}/metrics", timeout=10).text
+        after = batch_totals(base.removesuffix("/v1"))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -180,9 +189,7 @@ def main() -> None:
     lat = [r[3] for a in ok.values() for r in a if r[0] == 200]
     same = sum(ok[i][0][2] == seq_out[i] for i in range(min(args.sequential, args.requests)) if i in ok)
     seq_tp, srv_tp = args.sequential / seq_s, len(ok) / srv_s
-    batches = [line for line in metrics.splitlines() if line.startswith(("crosstask_batch_size_sum",
-                                                                           "crosstask_batch_size_count"))]
-    bsum, bcount = (float(line.split()[-1]) for line in sorted(batches, reverse=True)) if len(batches) == 2 else (0, 1)
+    bsum, bcount = after[0] - before[0], after[1] - before[1]
     print(f"\n`python benchmarks/serve_load.py --clients {args.clients} --requests {args.requests} "
           f"--sequential {args.sequential} --max-tokens {args.max_tokens}` (model {model}, "
           f"{sum(len(m[0]['content']) for m in reqs) // len(reqs)} characters per request on average)\n")
@@ -192,7 +199,7 @@ def main() -> None:
           f"{statistics.median(seq_lat):.2f} s | {percentile(seq_lat, 95):.2f} s |")
     print(f"| served, {args.clients} clients | {len(ok)} | {srv_s:.1f} | {srv_tp:.3f} | **{srv_tp / seq_tp:.1f}x** | "
           f"{statistics.median(lat):.2f} s | {percentile(lat, 95):.2f} s |")
-    print(f"\nlost: {lost}; answered twice: {twice}; mean batch: {bsum / max(bcount, 1):.1f} requests; "
+    print(f"\nlost: {lost}; answered twice: {twice}; mean batch while served: {bsum / max(bcount, 1):.1f} requests; "
           f"{args.disconnects} clients went away mid-stream, server up after: {up}; served answers equal to "
           f"one-at-a-time answers: {same}/{min(args.sequential, args.requests)}")
 

@@ -12,7 +12,7 @@ from crosstask.errors import CrosstaskError
 from crosstask.pipeline import load_config, run
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-SHIPPED = ["demo", "smoke", "paper-llama2", "paper-llama1", "paper-data"]
+SHIPPED = ["demo", "smoke", "guards", "paper-llama2", "paper-llama1", "paper-data"]
 
 
 @pytest.fixture

@@ -33,6 +33,13 @@ def register(app: typer.Typer) -> None:
 
         Settings, later ones winning: --config, --set, then the ServeConfig options.
         """
+        import importlib.util
+
+        from crosstask.errors import CrosstaskError
+
+        missing = [m for m in ("fastapi", "uvicorn", "prometheus_client") if importlib.util.find_spec(m) is None]
+        if missing:
+            raise CrosstaskError(f"crosstask serve needs {', '.join(missing)}: pip install -e '.[serve]'")
         from crosstask.serving import ServeConfig as Config
         from crosstask.serving import serve
 

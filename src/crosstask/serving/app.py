@@ -138,12 +138,16 @@ class Server:
                            f"{max(budget, 0)} tokens (context {self.context}); shorten it, or start the server "
                            "with --truncate middle", param="messages", code="context_length_exceeded")
         try:
-            cut, _ti, user, _ = fit_text(text, lambda t: (TaskInput(text=t), t), tokenizer=self.tokenizer,
+            cut, _ti, user, _ = fit_text(text, lambda t: (TaskInput(text=t, reference=None), t), tokenizer=self.tokenizer,
                                          max_prompt_tokens=budget, prompt_of=prompt_of, what="this request",
                                          budget_key="max_input_tokens")
         except CrosstaskError as e:
             raise APIError(str(e), code="context_length_exceeded") from None
         return user, prompt_of(user)
+
+    def count_tokens(self, text: str) -> int:
+        with self.batcher.tokenizer_lock:
+            return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     # -- one generation, as an async stream of events
     async def run(self, p: Prepared, temperature: float, top_p: float, seed: int | None, stop: tuple[str, ...],
@@ -226,13 +230,15 @@ def build_app(cfg: ServeConfig | dict[str, Any], *, loaded: Any = None) -> Any:
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Any:
         req = parse_body(await request.body(), ChatRequest)
-        p = server.prepare_chat(req)
+        with server.batcher.tokenizer_lock:
+            p = server.prepare_chat(req)
         return await _answer(request, "/v1/chat/completions", req, p, chat=True)
 
     @app.post("/v1/completions")
     async def completions(request: Request) -> Any:
         req = parse_body(await request.body(), CompletionRequest)
-        p = server.prepare_completion(req)
+        with server.batcher.tokenizer_lock:
+            p = server.prepare_completion(req)
         return await _answer(request, "/v1/completions", req, p, chat=False)
 
     async def _answer(request: Request, endpoint: str, req: Any, p: Prepared, *, chat: bool) -> Any:
@@ -247,7 +253,7 @@ def build_app(cfg: ServeConfig | dict[str, Any], *, loaded: Any = None) -> Any:
             return StreamingResponse(_stream(request, endpoint, req, p, rid, created, started, guard, stops, chat),
                                      media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
         if guard is not None and guard.refused:
-            text, finish, n_out = guard.refusal, "stop", len(server.tokenizer(guard.refusal)["input_ids"])
+            text, finish, n_out = guard.refusal, "stop", server.count_tokens(guard.refusal)
         else:
             r = await server.run(p, req.temperature, req.top_p, req.seed, stops, asyncio.Queue())
             _raise_failed(r)
@@ -287,7 +293,7 @@ def build_app(cfg: ServeConfig | dict[str, Any], *, loaded: Any = None) -> Any:
         try:
             yield chunk("" if chat else None, None, first=True)
             if guard is not None and guard.refused:
-                text, finish, n_out = guard.refusal, "stop", len(server.tokenizer(guard.refusal)["input_ids"])
+                text, finish, n_out = guard.refusal, "stop", server.count_tokens(guard.refusal)
                 yield chunk(text, None)
             else:
                 task = asyncio.create_task(server.run(p, req.temperature, req.top_p, req.seed, stops, deltas))

@@ -1,7 +1,8 @@
 """The batcher: one background thread that decodes concurrent requests together.
 
-Requests wait in a queue; the thread takes the first, keeps collecting for ``window_s`` (or
-until ``max_batch_size`` requests or ``max_batch_tokens`` prompt + max_tokens tokens), and
+Requests wait in a queue; the thread takes the first and keeps collecting until no request has
+arrived for ``window_s`` (at most ten windows; or until ``max_batch_size`` requests or
+``max_batch_tokens`` prompt + max_tokens tokens), and
 decodes them in one call of the engine's decode loop
 (:func:`crosstask.generation.decode.decode_groups`: shared prefixes computed once, finished
 sequences leave the batch). Requests that sample with different settings decode in
@@ -33,6 +34,8 @@ from crosstask.generation.settings import GenerationSettings
 from crosstask.io import stable_hash
 
 log = logging.getLogger(__name__)
+
+_MAX_WINDOWS = 10  # the longest a batch waits for more requests, in collection windows
 
 
 @dataclass
@@ -79,6 +82,9 @@ class Batcher:
         self.window_s, self.max_batch_size, self.max_batch_tokens = window_s, max_batch_size, max_batch_tokens
         self.on_batch = on_batch
         self.eos = stop_token_ids(model, tokenizer)
+        # one tokenizer for this thread and the request handlers: a Rust tokenizer used from two
+        # threads at once can fail ("Already borrowed")
+        self.tokenizer_lock = threading.Lock()
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         self._queue: queue.Queue[GenRequest | None] = queue.Queue()
         self._carry: deque[GenRequest] = deque()
@@ -106,10 +112,14 @@ class Batcher:
         if first is None:
             return None
         batch, budget = [first], first.cost
-        deadline = time.monotonic() + self.window_s
+        # The window restarts with every arrival (at most _MAX_WINDOWS windows in all): clients whose
+        # answers came at the end of the last batch send their next request within it and join this
+        # batch; a fixed window would split the clients into cohorts that never merge again.
+        start = time.monotonic()
+        deadline = start + self.window_s
         while len(batch) < self.max_batch_size:
             try:
-                r = self._next(deadline - time.monotonic())
+                r = self._next(min(deadline, start + _MAX_WINDOWS * self.window_s) - time.monotonic())
             except queue.Empty:
                 break
             if r is None:  # closing: finish this batch first
@@ -120,6 +130,7 @@ class Batcher:
                 break
             batch.append(r)
             budget += r.cost
+            deadline = time.monotonic() + self.window_s
         return batch
 
     def _run(self) -> None:
@@ -181,7 +192,8 @@ class Batcher:
         if r.finish_reason is not None:
             return True
         r.tokens.append(tok)
-        text = self.tokenizer.decode(r.tokens, skip_special_tokens=True)
+        with self.tokenizer_lock:
+            text = self.tokenizer.decode(r.tokens, skip_special_tokens=True)
         reason = None
         if r._cancelled:
             reason = "cancelled"

@@ -29,7 +29,8 @@ class ServeConfig(ConfigModel):
     host: str = Field("127.0.0.1", description="Address to listen on.")
     port: int = Field(8000, ge=0, le=65535, description="Port to listen on (0: any free port, printed).")
     batch_window_ms: float = Field(20.0, ge=0, description=(
-        "How long the batcher waits for more requests after the first one before decoding them together."))
+        "The batcher decodes the requests it holds once none has arrived for this long (at most 10 such windows "
+        "after the first)."))
     max_batch_size: int = Field(32, ge=1, description="Requests decoded together at most.")
     max_batch_tokens: int = Field(16384, ge=1, description=(
         "Token budget of one batch: prompt tokens plus max_tokens summed over its requests."))
