@@ -115,7 +115,7 @@ def train_input_guard(dataset: str | Path, out: str | Path | None = None,
     texts, labels = guard_examples(dataset)
     # clone: the encoder returns inference-mode tensors, which autograd refuses
     head = _fit(embed(texts).clone(), torch.tensor(labels, dtype=torch.float32), seed=cfg.seed)
-    meta = {"encoder": PACKAGE, "trained_on": str(dataset), "train_sha256": content_hash(Path(dataset) / "train.jsonl"),
+    meta = {"encoder": PACKAGE, "trained_on": str(dataset), "train_sha256": content_hash(Path(dataset) / "train.jsonl", length=64),
             "n": len(labels), "malicious": sum(labels), "seed": cfg.seed}
     guard = InputGuard(head.weight, head.bias, cfg.threshold, meta)
     if out is not None:
