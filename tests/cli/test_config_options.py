@@ -72,6 +72,18 @@ def _inspect_config():
     return InspectConfig
 
 
+def _serve_config():
+    from crosstask.serving.serve_config import ServeConfig
+
+    return ServeConfig
+
+
+def _guard_train_config():
+    from crosstask.judges.input_guard import GuardTrainConfig
+
+    return GuardTrainConfig
+
+
 # command, its config class, its own run options, shorthand options -> the field they set
 COMMANDS = [
     (("train",), _train_config,
@@ -86,6 +98,8 @@ COMMANDS = [
     (("judge", "list"), _judge_list_config, {"config", "assignments"}, {}),
     (("judge", "validate"), _judge_validation_config, {"config", "assignments"}, {}),
     (("data", "inspect"), _inspect_config, {"folder", "config", "assignments"}, {}),
+    (("serve",), _serve_config, {"config", "assignments"}, {}),
+    (("guard", "train"), _guard_train_config, {"dataset", "out", "config", "assignments"}, {}),
 ]
 
 

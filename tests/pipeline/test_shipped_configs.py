@@ -12,7 +12,7 @@ from crosstask.errors import CrosstaskError
 from crosstask.pipeline import load_config, run
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-SHIPPED = ["demo", "smoke", "paper-llama2", "paper-llama1", "paper-data", "generalize", "ceiling-beavertails",
+SHIPPED = ["demo", "smoke", "guards", "paper-llama2", "paper-llama1", "paper-data", "generalize", "ceiling-beavertails",
            "transfer"]
 PAPER = ["paper-llama2", "paper-llama1", "paper-data", "generalize", "ceiling-beavertails"]  # read $CROSSTASK_DATA
 

@@ -34,7 +34,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-_COMMAND_MODULES = ("data", "train", "evaluate", "judge", "run", "catalog")
+_COMMAND_MODULES = ("data", "train", "evaluate", "judge", "run", "catalog", "serve")
 # Until every stage lands, register only the CLI modules present.
 _COMMAND_MODULES = tuple(m for m in _COMMAND_MODULES if importlib.util.find_spec(f"crosstask.cli.{m}"))
 

@@ -19,7 +19,7 @@ exactly its own tokens at its own positions; padding is masked, never attended.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -195,8 +195,13 @@ def decode_groups(
     picker: TokenPicker,
     stop: StopRule,
     generators: dict[int, torch.Generator] | None = None,
+    on_step: Callable[[dict[int, int]], Iterable[int] | None] | None = None,
 ) -> dict[int, list[int]]:
-    """Decode every member of ``groups`` (indices into ``ids``); returns its new token ids (EOS included)."""
+    """Decode every member of ``groups`` (indices into ``ids``); returns its new token ids (EOS included).
+
+    ``on_step({member: new token})`` runs once per decode step for the members still active (token
+    streaming); the members it returns finish there (e.g. a client that went away, its own token cap).
+    """
     members = [m for g in groups for m in g.members]
     cache, mask, pos, logits = _prefill(model, ids, groups, pad_id=pad_id, room=stop.max_new_tokens)
     gens = [generators[m] for m in members] if generators is not None else None
@@ -209,6 +214,9 @@ def decode_groups(
             out[m].append(t)
             if stop.done(out[m]):
                 finished.append(row)
+        if on_step is not None:
+            told = set(on_step({m: out[m][-1] for m in active}) or ())
+            finished = sorted(set(finished) | {row for row, m in enumerate(active) if m in told})
         if finished:
             keep_rows = [r for r in range(len(active)) if r not in set(finished)]
             if not keep_rows:

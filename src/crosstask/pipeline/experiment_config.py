@@ -106,12 +106,19 @@ class DocumentsConfig(ConfigModel):
     evaluate_heldout: bool = True
 
 
+# Defenses without fine-tuning: recipes of their own, or stacked on a fine-tuned one (``guards``).
+GUARD_RECIPES = ("system-prompt", "input-guard")
+
+
 class ModelGridEntry(ConfigModel):
     """One defense family and its N sweep: ``{recipe: mixed, n: [2, 10]}``.
 
     ``recipe`` is ``none`` (the undefended base model), ``single:<task>``, ``single:*``
-    (one family per defense task) or ``mixed``. ``n`` is the number of malicious
-    documents per task (an int or a list: a sweep).
+    (one family per defense task) or ``mixed``; or a defense without fine-tuning:
+    ``system-prompt`` (the base model under a safety system prompt) or ``input-guard`` (the
+    base model behind a classifier trained on the defense data of N documents per task). ``n``
+    is the number of malicious documents per task (an int or a list: a sweep). ``guards`` adds
+    those two to a fine-tuned recipe (``{recipe: mixed, n: 10, guards: [input-guard]}``).
     """
 
     recipe: str
@@ -122,16 +129,18 @@ class ModelGridEntry(ConfigModel):
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     builder: Given[DefenseOptions] = Field(default_factory=DefenseOptions, description="overrides of defense.builder")
     train: Given[TrainSection] = Field(default_factory=TrainSection, description="overrides of train")
+    guards: list[Literal["system-prompt", "input-guard"]] = Field(default_factory=list, description=(
+        "defenses without training stacked on this recipe: system-prompt, input-guard"))
 
     @field_validator("recipe")
     @classmethod
     def _recipe(cls, v: str) -> str:
-        if v in ("none", "mixed", "single:*"):
+        if v in ("none", "mixed", "single:*", *GUARD_RECIPES):
             return v
         if v.startswith("single:"):
             _known_task(v.split(":", 1)[1])
             return v
-        raise ValueError("recipe must be none, mixed, single:<task> or single:*")
+        raise ValueError("recipe must be none, mixed, single:<task>, single:*, system-prompt or input-guard")
 
     @field_validator("n")
     @classmethod
@@ -143,10 +152,18 @@ class ModelGridEntry(ConfigModel):
 
     @model_validator(mode="after")
     def _n_needed(self) -> ModelGridEntry:
-        if self.recipe != "none" and self.n is None:
+        untrained = self.recipe in ("none", "system-prompt")
+        if not untrained and self.n is None:
             raise ValueError(f"recipe {self.recipe!r} needs n (documents per task)")
-        if self.recipe == "none" and (self.n is not None or self.builder.given() or self.train.given()):
-            raise ValueError("recipe 'none' trains nothing; remove n, builder and train")
+        if untrained and (self.n is not None or self.builder.given() or self.train.given()):
+            raise ValueError(f"recipe {self.recipe!r} trains nothing; remove n, builder and train")
+        if self.recipe == "input-guard" and self.train.given():
+            raise ValueError("recipe 'input-guard' fine-tunes nothing; remove train")
+        if self.guards and self.recipe in ("none", *GUARD_RECIPES):
+            raise ValueError("guards stack on a fine-tuned recipe (mixed, single:*); for the base model use "
+                             "recipe system-prompt or input-guard")
+        if len(set(self.guards)) != len(self.guards):
+            raise ValueError("guards: each guard once")
         return self
 
     def ns(self) -> list[int]:

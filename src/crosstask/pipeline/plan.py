@@ -21,7 +21,9 @@ from crosstask.pipeline.stage import Action, Stage, StageStore, Status
 
 # The code/format version of each stage kind, part of every key: bump one when that stage's
 # output changes for the same config, so finished outputs of the old code are not reused.
-STAGE_VERSIONS: dict[str, str] = {"documents": "1", "testset": "2", "defense": "2", "train": "1", "eval": "2"}
+STAGE_VERSIONS: dict[str, str] = {"documents": "1", "testset": "2", "defense": "2", "train": "1", "guard": "1",
+                                  "eval": "2"}
+UNTRAINED = ("none", "system-prompt", "input-guard")  # recipes without an adapter
 
 
 @dataclass(frozen=True)
@@ -29,21 +31,35 @@ class ModelSpec:
     """One model of the experiment: a defense recipe at one N (or the base model)."""
 
     id: str  # file-safe, e.g. "mixed-n10" or "mixed-n10-sens2"
-    recipe: str  # none | single:<task> | mixed
-    n: int  # malicious documents per task (0 for none)
+    recipe: str  # none | single:<task> | mixed | system-prompt | input-guard
+    n: int  # malicious documents per task (0 for none and system-prompt)
     variant: str | None = None  # the grid entry's name
     builder: Mapping[str, Any] = field(default_factory=dict)  # defense.builder with the entry's overrides, as given
     train: Mapping[str, Any] = field(default_factory=dict)  # train with the entry's overrides, as given
+    stacked: tuple[str, ...] = ()  # guards stacked on a fine-tuned recipe
+
+    @property
+    def guards(self) -> tuple[str, ...]:
+        """The defenses without training this model is evaluated with (system-prompt, input-guard)."""
+        return (self.recipe,) if self.recipe in ("system-prompt", "input-guard") else self.stacked
+
+    @property
+    def trained(self) -> bool:
+        return self.recipe not in UNTRAINED
 
     @property
     def family(self) -> str:
-        return self.recipe if self.variant is None else f"{self.recipe} {self.variant}"
+        base = self.recipe if self.variant is None else f"{self.recipe} {self.variant}"
+        return base + "".join(f" + {g}" for g in self.stacked)
 
     @property
     def label(self) -> str:
         if self.recipe == "none":
             return "undefended"
-        return f"{self.recipe} N={self.n}" + (f" ({self.variant})" if self.variant else "")
+        if self.recipe == "system-prompt":
+            return "system-prompt"
+        return (f"{self.recipe} N={self.n}" + (f" ({self.variant})" if self.variant else "")
+                + "".join(f" + {g}" for g in self.stacked))
 
 
 def expand_models(config: ExperimentConfig) -> list[ModelSpec]:
@@ -58,11 +74,12 @@ def expand_models(config: ExperimentConfig) -> list[ModelSpec]:
         train = config.train_of(entry).given()
         for recipe in recipes:
             for n in entry.ns() or [0]:
-                mid = "base" if recipe == "none" else f"{recipe.replace(':', '-')}-n{n}"
+                mid = {"none": "base", "system-prompt": "system-prompt"}.get(recipe, f"{recipe.replace(':', '-')}-n{n}")
+                mid += "".join(f"-{g}" for g in entry.guards)
                 mid += f"-{entry.name}" if entry.name else ""
                 if mid not in seen:
                     seen.add(mid)
-                    out.append(ModelSpec(mid, recipe, n, entry.name, builder, train))
+                    out.append(ModelSpec(mid, recipe, n, entry.name, builder, train, tuple(entry.guards)))
     return out
 
 
@@ -272,12 +289,13 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
     models = expand_models(config)
     for m in models:
         eval_deps: list[str] = ["testset"]
-        if m.recipe != "none":
+        if m.recipe not in ("none", "system-prompt"):
             defense = Stage(
                 kind="defense",
                 name=f"defense/{m.id}",
                 inputs={
-                    "recipe": m.recipe,
+                    # the input guard learns from the documents of a mixed defense dataset
+                    "recipe": "mixed" if m.recipe == "input-guard" else m.recipe,
                     "n": m.n,
                     "tasks": config.defense.tasks,
                     "builder": dict(m.builder),
@@ -288,6 +306,8 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
                 deps=("documents",),
                 meta={"model": m},
             )
+            stages.append(defense)
+        if m.trained:
             train = Stage(
                 kind="train",
                 name=f"train/{m.id}",
@@ -296,15 +316,22 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
                 deps=(defense.name,),
                 meta={"model": m},
             )
-            stages += [defense, train]
+            stages.append(train)
             eval_deps.append(train.name)
+        if "input-guard" in m.guards:
+            guard = Stage(kind="guard", name=f"guard/{m.id}", inputs={"seed": seed}, action=actions["guard"],
+                          deps=(defense.name,), meta={"model": m})
+            stages.append(guard)
+            eval_deps.append(guard.name)
         stages.append(
             Stage(
                 kind="eval",
                 name=f"eval/{m.id}",
                 # the judges' versioned ids: a new judge version changes verdicts, so it is a new stage
                 inputs={"eval": {"tasks": config.eval.tasks, "options": config.eval.options.given()},
-                        "judges": judge_ids, "model": _model_inputs(config), "seed": seed},
+                        "judges": judge_ids, "model": _model_inputs(config), "seed": seed,
+                        # only when there are guards, so the keys of every other eval stage stay as they were
+                        **({"guards": list(m.guards)} if m.guards else {})},
                 action=actions["eval"],
                 deps=tuple(eval_deps),
                 meta={"model": m},

@@ -64,7 +64,7 @@ def default_actions() -> dict[str, Action]:
 
     return {
         "documents": actions.documents, "testset": actions.testset, "defense": actions.defense,
-        "train": actions.train_stage, "eval": actions.eval_stage,
+        "train": actions.train_stage, "guard": actions.guard_stage, "eval": actions.eval_stage,
     }
 
 
