@@ -1,7 +1,7 @@
 """How well does a model's own representation separate harmful text from harmless text on the same subjects?
 
     python benchmarks/harm_separability.py --beavertails ../shared/data/beavertails-long-1000.json \
-        [--documents runs/generalize/stages/documents/<key>] [--out separability.json]
+        [--documents runs/stages/documents/<sources>-<key8>] [--out separability.json]
 
 A defense trained by LoRA can only refuse what the model can tell apart. This measures the
 ceiling with linear probes on frozen features, for the embedded SmolLM2-135M-Instruct (hidden

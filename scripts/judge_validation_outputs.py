@@ -7,9 +7,10 @@ The labels (``src/crosstask/resources/judge_doc_labels.jsonl``) name outputs by 
 their text; the texts are not in the repository (most are answers on malicious documents).
 They come from three places, all on CPU, greedy decoding, the embedded SmolLM2-135M-Instruct:
 
-1. ``crosstask run configs/demo.yaml`` -> ``runs/demo/stages/eval/*/samples.jsonl``
+1. ``crosstask run configs/demo.yaml`` -> ``runs/stages/eval/*/samples.jsonl`` (the stages
+   ``runs/demo/stages.json`` names; ``runs/demo/stages/`` in the old layout)
    (``eval/base`` and ``eval/mixed-n10``; refusal-only sets cut at 24 tokens);
-2. ``crosstask run configs/generalize.yaml`` -> ``runs/generalize/stages/eval/*/samples.jsonl``
+2. ``crosstask run configs/generalize.yaml`` -> ``runs/stages/eval/*/samples.jsonl`` (likewise)
    (``eval/base`` and the five defended variants; refusal-only, 24 tokens);
 3. this script: 28 documents of the generalize test set (picked by the SHA-256 of their id, per
    source) x six tasks (``qa`` where the document has questions: BeaverTails), full length
@@ -47,8 +48,17 @@ def _h(s: str) -> str:
     return hashlib.sha256(s.encode("utf-8")).hexdigest()
 
 
+def _stage_dirs(run: Path, kind: str) -> list[Path]:
+    """The stage folders of a kind a run used: from its stages.json (the shared store), else the old layout."""
+    manifest = run / "stages.json"
+    if manifest.exists():
+        entries = json.loads(manifest.read_text(encoding="utf-8"))
+        return sorted(Path(e["dir"]) for e in entries.values() if e.get("kind") == kind)
+    return sorted((run / "stages" / kind).glob("*"))
+
+
 def _stage(run: Path, kind: str, name: str) -> Path | None:
-    for d in sorted((run / "stages" / kind).glob("*")):
+    for d in _stage_dirs(run, kind):
         meta = d / "_stage.json"
         if meta.exists() and json.loads(meta.read_text(encoding="utf-8")).get("name") == name:
             return d
@@ -56,7 +66,7 @@ def _stage(run: Path, kind: str, name: str) -> Path | None:
 
 
 def pick_documents(generalize: Path, out: Path) -> dict[str, Path]:
-    files = sorted((generalize / "stages" / "testset").glob("*/documents.jsonl"))
+    files = [d / "documents.jsonl" for d in _stage_dirs(generalize, "testset") if (d / "documents.jsonl").exists()]
     if not files:
         sys.exit(f"{generalize}: no test set; run `crosstask run configs/generalize.yaml` first")
     docs = [json.loads(line) for line in files[0].read_text(encoding="utf-8").splitlines() if line.strip()]

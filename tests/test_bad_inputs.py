@@ -204,7 +204,7 @@ CASES: list[tuple[str, list[str], list[str], str | None]] = [
     ("harvest-min-distinct2", ["data", "harvest", "--min-distinct2", "2", "--model", "tiny-random", "--out", "{out}"],
      ["min_distinct2"], "{out}"),
     ("harvest-out-under-a-file", ["data", "harvest", "--kind", "news", "--n", "1", "--model", "tiny-random",
-                                  "--out", "{file}/docs.jsonl"], ["a-file.txt"], "{file}/docs.jsonl"),
+                                  "--out", "{file}/docs"], ["a-file.txt"], "{file}/docs"),
     # --- crosstask judge
     ("judge-label-nan", ["judge", "validate", "--no-builtin", "--judge", "refusal", "--data", "{labels_nan}"],
      ["labels-nan.csv", "record 2", "field 'human_score'", "'nan'"], None),
@@ -213,7 +213,7 @@ CASES: list[tuple[str, list[str], list[str], str | None]] = [
     ("judge-unknown", ["judge", "validate", "--no-builtin", "--judge", "oracle", "--data", "{labels_neg}"],
      ["judges", "unknown judge"], None),
     ("judge-out-under-a-file", ["judge", "validate", "--no-builtin", "--judge", "refusal", "--data", "{labels_nan}",
-                                "--out", "{file}/scores.json"], ["a-file.txt"], "{file}/scores.json"),
+                                "--out", "{file}/scores"], ["a-file.txt"], "{file}/scores"),
     # --- crosstask run: all of it caught by validation and planning, before any stage (and by --dry-run)
     ("run-lr-negative", ["run", "{exp}", "-o", "{out}", "--set", "train.learning_rate=-1"],
      ["exp.yaml", "train.learning_rate"], "{out}"),

@@ -25,8 +25,11 @@ def test_eval_run_and_matrix(tmp_path):
     assert r.exit_code == 0, r.output
     assert "summarize" in r.output and any(f"{k}/2" in r.output for k in range(3))
     assert (out / "summary.json").exists() and (out / "samples.jsonl").exists()
-    m = CliRunner().invoke(app, ["eval", "matrix", f"base={out}", "--out", str(tmp_path / "m.json")])
+    m = CliRunner().invoke(app, ["eval", "matrix", f"base={out}", "--out", str(tmp_path / "m")])
     assert m.exit_code == 0, m.output
+    assert json.loads((tmp_path / "m" / "matrix.json").read_text())["rows"][0]["defense"] == "base"
+    old = CliRunner().invoke(app, ["eval", "matrix", f"base={out}", "--out", str(tmp_path / "m.json")])
+    assert old.exit_code == 0 and "a file is deprecated" in old.stderr  # the old meaning still works
     assert json.loads((tmp_path / "m.json").read_text())["rows"][0]["defense"] == "base"
 
 
@@ -37,3 +40,19 @@ def test_eval_unknown_judge_exits_with_one_line(tmp_path):
 
     r = CliRunner().invoke(app, ["eval", "run", "--model", "tiny-random", "--benign", f"documents:{ben}", "--judge", "nope"])
     assert isinstance(r.exception, CrosstaskError) and "unknown judge 'nope'" in str(r.exception)
+
+
+def test_eval_run_without_out_writes_to_a_default_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    mal = tmp_path / "mal.jsonl"
+    _write_docs(mal, "malicious", 2)
+    args = ["eval", "run", "--model", "tiny-random", "--malicious", str(mal), "--tasks", "case",
+            "--max-new-tokens", "2"]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    folders = list((tmp_path / "runs" / "eval").iterdir())
+    assert len(folders) == 1 and folders[0].name.startswith("tiny-random-")
+    assert (folders[0] / "summary.json").exists() and "writing to" in r.output
+    again = CliRunner().invoke(app, [*args, "--max-new-tokens", "3"])  # other settings: another folder
+    assert again.exit_code == 0, again.output
+    assert len(list((tmp_path / "runs" / "eval").iterdir())) == 2

@@ -28,7 +28,8 @@ def _lines(text: str) -> list[str]:
     (["eval", "run", "--limt", "3"], "error: No such option: --limt; did you mean --limit? "
                                      "(see 'crosstask eval run --help')"),
     (["evaluate"], "error: No such command 'evaluate'. Did you mean 'eval'? (see 'crosstask --help')"),
-    (["run"], "error: Missing argument 'config'. (see 'crosstask run --help')"),
+    (["run"], "error: Missing argument 'config' (or --config). (see 'crosstask run --help')"),
+    (["train"], "error: Missing argument 'dataset'. (see 'crosstask train --help')"),
 ])
 def test_usage_errors_are_one_line_with_the_suggestion(args, expected):
     r = _run(*args)

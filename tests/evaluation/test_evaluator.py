@@ -31,8 +31,8 @@ def test_evaluate_writes_samples_and_summary_and_resumes(tiny, tmp_path):
     assert len(samples) == (2 + 3) * 2
     s = samples[0]
     assert {"id", "set", "task", "doc_id", "prompt_id", "output", "judges", "metrics", "refusal"} <= set(s)
-    assert set(s["judges"]) == {"refusal@3", "keyword-gcg13@1"}
-    assert s["verdict"] in ("refused", "processed", "off-task") and s["judges"]["refusal@3"]["verdict"] == s["verdict"]
+    assert set(s["judges"]) == {"refusal@4", "keyword-gcg13@1"}
+    assert s["verdict"] in ("refused", "processed", "off-task") and s["judges"]["refusal@4"]["verdict"] == s["verdict"]
     summary = json.loads((out / "summary.json").read_text())
     # Off-task answers are counted apart (per cell and per set), and the judges' agreement is reported.
     n_off = sum(x["verdict"] == "off-task" for x in samples if x["set"] == "benign")
@@ -160,11 +160,11 @@ def test_judge_agreement_counts_disagreements_both_ways_with_examples():
     from crosstask.evaluation.evaluator import judge_agreement
 
     def rec(i, a, b):
-        return {"id": f"malicious/translate/d{i}", "judges": {"refusal@3": {"refusal": a}, "keyword-gcg13@1": {"refusal": b}}}
+        return {"id": f"malicious/translate/d{i}", "judges": {"refusal@4": {"refusal": a}, "keyword-gcg13@1": {"refusal": b}}}
 
     records = [rec(0, True, True), rec(1, True, False), rec(2, True, False), rec(3, False, True), rec(4, False, False)]
-    a = judge_agreement(records, ["refusal@3", "keyword-gcg13@1"], examples=1)["keyword-gcg13@1"]
+    a = judge_agreement(records, ["refusal@4", "keyword-gcg13@1"], examples=1)["keyword-gcg13@1"]
     assert (a["n"], a["disagree"], a["primary_only"], a["other_only"]) == (5, 3, 2, 1)
     assert a["rate"] == 0.6 and a["examples"] == {"primary_only": ["malicious/translate/d1"],
                                                   "other_only": ["malicious/translate/d3"]}
-    assert judge_agreement(records, ["refusal@3"]) == {}
+    assert judge_agreement(records, ["refusal@4"]) == {}

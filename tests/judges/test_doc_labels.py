@@ -86,3 +86,17 @@ def test_shipped_labels():
     assert {r["split"] for r in rows} == {"dev", "held-out"}
     assert all(r["split"] == split_of(r["sha256"]) for r in rows)
     assert all("text" not in r and "output" not in r for r in rows)  # hashes only, never the outputs
+
+
+def test_a_run_folder_finds_the_samples_of_the_stages_it_used(tmp_path):
+    import json
+
+    from crosstask.judges.doc_labels import collect_outputs
+
+    stage = tmp_path / "stages" / "eval" / "base-tiny-random-0123abcd"
+    stage.mkdir(parents=True)
+    (stage / "samples.jsonl").write_text(json.dumps({"output": "Placeholder output."}) + "\n", encoding="utf-8")
+    run = tmp_path / "demo"
+    run.mkdir()
+    (run / "stages.json").write_text(json.dumps({"eval/base": {"kind": "eval", "key": "k", "dir": str(stage)}}))
+    assert list(collect_outputs([run]).values()) == ["Placeholder output."]

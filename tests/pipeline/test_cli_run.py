@@ -31,13 +31,13 @@ def test_bad_value_is_one_line_error_with_key_path(tmp_path, monkeypatch, capsys
 
 
 def test_dry_run_lists_stages(tmp_path, monkeypatch, capsys):
-    code, out, _ = cli(monkeypatch, capsys, "run", str(SMOKE), "--dry-run", "--output-dir", str(tmp_path / "o"))
+    code, out, _ = cli(monkeypatch, capsys, "run", str(SMOKE), "--dry-run", "--out", str(tmp_path / "o"))
     assert code == 0
     assert "train/mixed-n3" in out and "9 to run" in out
     assert not (tmp_path / "o").exists()
 
 
 def test_set_overrides_a_value(tmp_path, monkeypatch, capsys):
-    code, out, _ = cli(monkeypatch, capsys, "run", str(SMOKE), "--dry-run", "--output-dir", str(tmp_path / "o"),
+    code, out, _ = cli(monkeypatch, capsys, "run", str(SMOKE), "--dry-run", "--out", str(tmp_path / "o"),
                        "--set", "models.2.n=[3, 5]")
     assert code == 0 and "train/mixed-n5" in out and "12 to run" in out

@@ -59,7 +59,7 @@ def test_results_and_report_record_judge_and_provenance(tmp_path):
     defense = next(d for d in prov["datasets"] if d["name"].startswith("defense dataset"))
     assert re.fullmatch(r"[0-9a-f]{16}", defense["manifest.json"])
     mixed = result.model("mixed-n2")
-    assert mixed["adapter"] and mixed["adapter"].endswith(mixed["stages"]["train"])
+    assert mixed["adapter"] and mixed["adapter"].endswith(mixed["stages"]["train"][:8])
     assert mixed["loss_components"] == {"loss/summarize": [[1, 0.5], [2, 1.0], [3, 1.5]]}
     cell = mixed["metrics"]["summarize"]["malicious"]
     assert cell["interval"] == "wilson" and cell["refused"] == 2 and cell["ci"][0] > 0

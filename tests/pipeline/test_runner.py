@@ -123,7 +123,7 @@ def test_a_second_run_on_the_same_stages_is_refused(tmp_path, standins, make_con
 
     from crosstask.errors import CrosstaskError
 
-    stages = tmp_path / "out" / "stages"
+    stages = tmp_path / "stages"  # the store shared by the runs of tmp_path
     stages.mkdir(parents=True)
     with open(stages / ".lock", "w") as held:
         fcntl.flock(held, fcntl.LOCK_EX)

@@ -37,7 +37,7 @@ def _wait_for_training_checkpoint(proc: subprocess.Popen, out: Path, timeout: fl
             stage = next((e for e in read_jsonl_tolerant(out / "run.log")
                           if e["event"] == "start" and e["stage"].startswith("train/")), None)
         if stage is not None:
-            ckpts = out / "stages" / "train" / f".{stage['key']}.partial" / "checkpoints"
+            ckpts = out.parent / "stages" / "train" / f".{stage['key']}.partial" / "checkpoints"
             if list(ckpts.glob("step-*/state.json")):  # a checkpoint folder is renamed into place whole
                 return stage["stage"], stage["key"]
         if proc.poll() is not None:
@@ -52,7 +52,7 @@ def test_smoke_run_killed_during_training_resumes_without_redoing_stages(tmp_pat
     out = tmp_path / "smoke"
     # Many more steps than the smoke config's 4 (checkpoints every 2): the kill after the first
     # checkpoint leaves most of training to do, so the rerun has to resume it.
-    cmd = [*CLI, "run", str(SMOKE), "--output-dir", str(out), "--set", f"train.max_steps={TRAIN_STEPS}"]
+    cmd = [*CLI, "run", str(SMOKE), "--out", str(out), "--set", f"train.max_steps={TRAIN_STEPS}"]
     env = {**os.environ, "COLUMNS": "120"}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
@@ -71,7 +71,7 @@ def test_smoke_run_killed_during_training_resumes_without_redoing_stages(tmp_pat
     started = {e["stage"]: e for e in events if e["event"] == "start"}
     assert before <= skipped, "finished stages must not run again"
     assert started[killed_in]["resume"] is True
-    trained = read_json(out / "stages" / "train" / key / "_stage.json")["summary"]
+    trained = read_json(next((out.parent / "stages" / "train").glob(f"*-{key[:8]}")) / "_stage.json")["summary"]
     assert 0 < trained["resumed_from"] < trained["steps"] == TRAIN_STEPS, "training resumed from its checkpoint"
     assert events[-1]["event"] == "run-done"
 
@@ -82,4 +82,4 @@ def test_smoke_run_killed_during_training_resumes_without_redoing_stages(tmp_pat
             assert 0.0 <= m["metrics"][task]["malicious"]["refusal_rate"] <= 1.0
     assert results["models"][2]["loss"], "the loss curve comes from the training run's metrics.jsonl"
     assert (out / "report.html").stat().st_size > 10_000
-    assert not list((out / "stages").glob("*/.*.partial")), "no partial stage folder is left behind"
+    assert not list((out.parent / "stages").glob("*/.*.partial")), "no partial stage folder is left behind"

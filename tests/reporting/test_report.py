@@ -125,3 +125,44 @@ def test_k_of_n_with_its_interval():
     assert k_of_n(model, "case", "malicious") == "47/50 (94%)"
     assert k_of_n(model, "case", "benign", interval=True) == "50%"
     assert k_of_n(model, "case", "sensitive-benign", interval=True) == "–"
+
+
+# Runs once the page and its fonts loaded: the embedded CJK face's status and what it lays out.
+_FONT_PROBE = """<script>window.addEventListener('load', async () => {
+  await document.fonts.ready;
+  const faces = [...document.fonts].map(f => [f.family.replace(/"/g, ''), f.status]);
+  const ctx = document.createElement('canvas').getContext('2d');
+  const width = (font, text) => { ctx.font = font; return ctx.measureText(text).width; };
+  const pre = [...document.querySelectorAll('pre')].find(p => p.textContent.includes('占位符'));
+  document.body.setAttribute('data-fonts', JSON.stringify({
+    faces, check: document.fonts.check('40px "crosstask CJK"', '占位符'),
+    embedded: width('40px "crosstask CJK"', '占位符'), latin: width('40px "crosstask CJK", monospace', 'abc'),
+    preFont: pre ? getComputedStyle(pre).fontFamily : null}));
+});</script></body>"""
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium not installed")
+def test_chinese_text_is_drawn_with_the_embedded_font_in_chromium(results, tmp_path):
+    from crosstask.reporting.fonts import FAMILY, find_cjk_font
+
+    if find_cjk_font() is None:
+        pytest.skip("no CJK font installed (apt-get install fonts-wqy-microhei): nothing is embedded")
+    for m in results["models"]:
+        for task in results["tasks"]:
+            for s in m["samples"][task]["benign"]:
+                s["output"] = "这是一个占位符翻译。"
+    files = write_report(results, tmp_path / "report")
+    probe = tmp_path / "probe.html"
+    probe.write_text(files.html.read_text().replace("</body>", _FONT_PROBE), encoding="utf-8")
+    cmd = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+           "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+           "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()]
+    dom = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=True).stdout
+    found = re.search(r'data-fonts="([^"]*)"', dom)
+    assert found, "the page's fonts did not finish loading"
+    probed = json.loads(html.unescape(found.group(1)))
+    assert [FAMILY, "loaded"] in probed["faces"], probed  # the embedded subset decoded and is in use
+    assert probed["check"] is True and FAMILY in probed["preFont"]
+    # three full-width ideographs at 40px are about 120px wide: real glyphs of the face, not zero-width
+    assert 100 < probed["embedded"] < 140, probed
+    shutil.rmtree(tmp_path / "profile", ignore_errors=True)

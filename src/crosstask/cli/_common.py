@@ -5,3 +5,4 @@ from __future__ import annotations
 from rich.console import Console
 
 console = Console()
+err_console = Console(stderr=True)  # errors and notes

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 import typer
 from pydantic import BaseModel
+from rich.markup import escape
 
 from crosstask.errors import CrosstaskError
 from crosstask.io import apply_assignments, load_yaml, read_yaml_section
@@ -94,14 +95,20 @@ def config_options(
     aliases: Mapping[str, Sequence[str]] | None = None,
     negative: Mapping[str, str] | None = None,
     custom: Mapping[str, tuple[Any, Parser]] | None = None,
+    names: Mapping[str, str] | None = None,
+    deprecated: Mapping[str, Sequence[str]] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorate ``body(values, **own)``: the command gets ``own``'s parameters plus an option per field.
 
     ``aliases`` adds names to an option (``{"learning_rate": ["--lr"]}``; a sub-field is named
-    ``"safety.path"``); ``negative`` names a boolean field's off switch (default ``--no-<name>``);
-    ``custom`` gives a field its own CLI type and parser (e.g. a repeatable source option).
+    ``"safety.path"``); ``names`` gives a field another flag than ``--<field-name>``, the one every
+    command uses for it (``{"base_model": "--model"}``); ``deprecated`` keeps old flags working,
+    hidden, with a one-line note (``{"base_model": ["--base-model"]}``); ``negative`` names a boolean
+    field's off switch (default ``--no-<name>``); ``custom`` gives a field its own CLI type and
+    parser (e.g. a repeatable source option).
     """
     aliases, negative, custom = aliases or {}, negative or {}, custom or {}
+    names, deprecated = names or {}, deprecated or {}
 
     def wrap(body: Callable[..., Any]) -> Callable[..., Any]:
         own = [p for name, p in inspect.signature(body, eval_str=True).parameters.items() if name != "values"]
@@ -109,6 +116,8 @@ def config_options(
         params = list(own)
         # parameter name -> (field path, parser)
         parsers: dict[str, tuple[tuple[str, ...], Parser | None]] = {}
+        # hidden parameter -> (the parameter it stands for, its old flag, the flag to use)
+        old_spellings: dict[str, tuple[str, str, str]] = {}
 
         def add(path: tuple[str, ...], hint: Any, help_text: str, panel: str) -> None:
             pname, dotted = "__".join(path), ".".join(path)
@@ -119,13 +128,20 @@ def config_options(
                 suffix = ""
             else:
                 cli_type, parser, suffix = _option_type(hint)
-            flag = "--" + "-".join(path).replace("_", "-")
+            flag = names.get(dotted) or "--" + "-".join(path).replace("_", "-")
             off = negative.get(dotted, "--no-" + flag[2:])
-            names = [f"{flag}/{off}" if cli_type is bool else flag, *aliases.get(dotted, ())]
-            option = typer.Option(None, *names, help=help_text + suffix, show_default=False, rich_help_panel=panel)
+            flags = [f"{flag}/{off}" if cli_type is bool else flag, *aliases.get(dotted, ())]
+            option = typer.Option(None, *flags, help=help_text + suffix, show_default=False, rich_help_panel=panel)
             params.append(inspect.Parameter(pname, inspect.Parameter.KEYWORD_ONLY, default=option,
                                             annotation=cli_type | None))
             parsers[pname] = (path, parser)
+            for i, old in enumerate(deprecated.get(dotted, ())):
+                if cli_type is bool:
+                    raise TypeError(f"{body.__name__}: no deprecated spelling for the boolean option {flag}")
+                hidden = f"{pname}__old{i}"
+                params.append(inspect.Parameter(hidden, inspect.Parameter.KEYWORD_ONLY, annotation=cli_type | None,
+                                                default=deprecated_option(flag, old)))
+                old_spellings[hidden] = (pname, old, flag)
 
         panel = f"{cls.__name__} options"
         for f in config_fields(cls):
@@ -137,6 +153,8 @@ def config_options(
                 add((f.name, sf.name), sf.hint, f"{f.help} {sf.help}".strip(), panel)
 
         def command(**kwargs: Any) -> Any:
+            for hidden, (pname, old, flag) in old_spellings.items():
+                kwargs[pname] = prefer(kwargs[pname], kwargs.pop(hidden), old, flag)
             values: dict[str, Any] = {}
             for pname, (path, parser) in parsers.items():
                 v = kwargs.pop(pname)
@@ -170,6 +188,55 @@ def config_option(cls: type, section: str, more: str = "") -> Any:
 def set_option() -> Any:
     """The repeatable ``--set/-s key.path=value`` option."""
     return typer.Option([], "--set", "-s", help=SET_HELP)
+
+
+def deprecated_option(flag: str, *old: str) -> Any:
+    """A hidden option of old spellings of ``flag`` (resolve it with :func:`prefer`)."""
+    return typer.Option(None, *old, hidden=True, show_default=False,
+                        help=f"Deprecated spelling of {flag}; still accepted, with a note.")
+
+
+def prefer(value: Any, old_value: Any, old: str, flag: str) -> Any:
+    """The option's value, else the one given under its old spelling (noted on stderr)."""
+    if old_value is None or (isinstance(old_value, (list, tuple)) and not old_value):
+        return value
+    note(f"{old} is deprecated; use {flag}")
+    if value is not None and value != old_value and not (isinstance(value, (list, tuple)) and not value):
+        raise CrosstaskError(f"{flag} and {old} (its old spelling) disagree; give one")
+    return old_value if value is None or (isinstance(value, (list, tuple)) and not value) else value
+
+
+def argument_or_option(argument: Any, option: Any, name: str, *, required: bool = True) -> Any:
+    """A value that may be given as the positional argument or as ``--name`` (not both, unless equal);
+    a mistake is a usage error (exit code 2, with where help is)."""
+    # typer (0.29) vendors click: its usage error and current context live in typer._click
+    from typer._click.exceptions import UsageError
+    from typer._click.globals import get_current_context
+
+    if argument is not None and option is not None and argument != option:
+        raise UsageError(f"{name.upper()} given twice ({argument} and --{name} {option}); give one",
+                         ctx=get_current_context(silent=True))
+    value = argument if argument is not None else option
+    if value is None and required:
+        raise UsageError(f"Missing argument '{name}' (or --{name}).", ctx=get_current_context(silent=True))
+    return value
+
+
+def output_file(out: str | Path, name: str) -> Path:
+    """The file a command writes under ``--out FOLDER``. An ``--out`` naming a .json/.jsonl file (the old
+    meaning) is still written there, with a note."""
+    path = Path(out)
+    if path.suffix in (".json", ".jsonl") and not path.is_dir():
+        note(f"--out {path}: a file is deprecated; --out is a folder (writes FOLDER/{name})")
+        return path
+    return path / name
+
+
+def note(text: str) -> None:
+    """A one-line note on stderr (deprecations)."""
+    from crosstask.cli._common import err_console
+
+    err_console.print(f"[yellow]note:[/] {escape(text)}", highlight=False, soft_wrap=True)
 
 
 def read_section(path: Path | None, section: str) -> dict[str, Any]:

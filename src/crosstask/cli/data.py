@@ -16,6 +16,7 @@ from crosstask.cli.config_options import (
     command_settings,
     config_option,
     config_options,
+    output_file,
     read_section,
     set_option,
 )
@@ -30,6 +31,7 @@ __all__ = ["InspectConfig", "data_app", "parse_source", "register"]
 
 data_app = typer.Typer(help="Harvest documents and build defense datasets.", no_args_is_help=True)
 
+HARVEST_FILE = "documents.jsonl"  # what `data harvest --out FOLDER` writes
 _MALICIOUS_PREVIEW = 80  # characters of a malicious document shown by `inspect`
 _PREVIEW = 400
 
@@ -75,6 +77,7 @@ def _source_list(label: str) -> Any:
 
 @data_app.command("build")
 @config_options(DefenseConfig, aliases={"safety.path": ["--safety"], "general.path": ["--general"]},
+                names={"reference_model": "--model"}, deprecated={"reference_model": ["--reference-model"]},
                 custom={name: (list[str], _source_list(label)) for name, label in
                         (("malicious", "malicious"), ("benign", "benign"), ("sensitive", "sensitive-benign"))})
 def build(
@@ -198,7 +201,8 @@ def _render_example(e: Any) -> str:
 @config_options(HarvestSettings)
 def harvest(
     values: dict[str, Any],
-    out: Path = typer.Option(..., "--out", "-o", help="JSONL file of harvested documents (Document dicts)."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output folder: documents.jsonl (Document dicts; readable "
+                                                        "by --malicious FOLDER/documents.jsonl)."),
     config: Path | None = config_option(HarvestSettings, "harvest"),
     assignments: list[str] = set_option(),
     kind: str = typer.Option("malicious", help="What to harvest: malicious (answers to harmful goals) | news | "
@@ -225,6 +229,7 @@ def harvest(
         raise CrosstaskError(f"--limit: must be at least 1, got {limit}")
     if n < 1:
         raise CrosstaskError(f"--n: must be at least 1, got {n}")
+    out = output_file(out, HARVEST_FILE)
     check_writable(out, kind="file")
     if kind == "malicious":
         goal_docs = load_source(parse_source(goals))

@@ -10,15 +10,19 @@ from rich.markup import escape
 
 from crosstask.cli._common import console
 from crosstask.cli.config_options import (
+    argument_or_option,
     command_settings,
     config_option,
     config_options,
+    output_file,
     read_section,
     set_option,
 )
 from crosstask.data.sources.registry import parse_source
 
-__all__ = ["eval_file_settings", "parse_source", "register"]
+__all__ = ["MATRIX_FILE", "eval_file_settings", "parse_source", "register"]
+
+MATRIX_FILE = "matrix.json"  # what `eval matrix --out FOLDER` writes
 
 
 def eval_file_settings(path: Path | None) -> dict[str, Any]:
@@ -44,16 +48,21 @@ def register(app: typer.Typer) -> None:
     from crosstask.evaluation.matrix import MatrixConfig
 
     @group.command("run")
-    @config_options(EvalConfig, aliases={"judges": ["--judge"], "output_dir": ["--out"]})
+    @config_options(EvalConfig, aliases={"judges": ["--judge"], "output_dir": ["-o"]},
+                    names={"output_dir": "--out"}, deprecated={"output_dir": ["--output-dir"]})
     def run(
         values: dict[str, Any],
-        config: Path | None = typer.Argument(None, help="YAML evaluation config (EvalConfig keys, or under eval:), "
-                                                        "or an experiment config (its eval:, model: and seed)."),
+        config_arg: Path | None = typer.Argument(None, metavar="CONFIG", help=(
+            "YAML evaluation config (EvalConfig keys, or under eval:), or an experiment config (its eval:, model: "
+            "and seed); or --config.")),
+        config: Path | None = config_option(EvalConfig, "eval", "; or an experiment config: its eval:, model: and "
+                                                                "seed; the same as CONFIG"),
         assignments: list[str] = set_option(),
-        malicious: str | None = typer.Option(None, help="Shorthand for sets.malicious: KIND, KIND:PATH, a JSON spec, or "
-                                                           "a .jsonl/.json/.csv/.txt file or folder of .txt files."),
-        benign: str | None = typer.Option(None, help="Shorthand for sets.benign (same forms)."),
-        sensitive: str | None = typer.Option(None, help="Shorthand for sets.sensitive-benign (same forms)."),
+        malicious: list[str] = typer.Option([], help="Shorthand for sets.malicious (repeatable): KIND, KIND:PATH, a "
+                                                     "JSON spec, or a .jsonl/.json/.csv/.txt file or folder of .txt "
+                                                     "files."),
+        benign: list[str] = typer.Option([], help="Shorthand for sets.benign (repeatable; same forms)."),
+        sensitive: list[str] = typer.Option([], help="Shorthand for sets.sensitive-benign (repeatable; same forms)."),
         full: bool = typer.Option(False, "--full", help="Shorthand for --refusal-only '': generate malicious answers "
                                                        "in full (no refusal-only stop)."),
     ) -> None:
@@ -63,15 +72,20 @@ def register(app: typer.Typer) -> None:
         """
         from crosstask.evaluation import evaluate, result_table
 
+        config = argument_or_option(config_arg, config, "config", required=False)
         cfg = command_settings(EvalConfig, eval_file_settings(config), assignments, values)
         sets = dict(cfg.get("sets") or {})
-        for label, value in (("malicious", malicious), ("benign", benign), ("sensitive-benign", sensitive)):
-            if value:
-                sets[label] = parse_source(value, label)
+        for label, given in (("malicious", malicious), ("benign", benign), ("sensitive-benign", sensitive)):
+            specs = [parse_source(v, label) for v in given]  # the same forms as data build's options
+            if specs:
+                sets[label] = specs[0] if len(specs) == 1 else specs
         cfg["sets"] = sets
         if full:
             cfg["refusal_only"] = []
-        EvalConfig.parse(cfg, where=str(config) if config else "command line")  # errors name the file
+        parsed = EvalConfig.parse(cfg, where=str(config) if config else "command line")  # errors name the file
+        if not parsed.output_dir:  # every evaluation is kept: a folder named by the model and the settings
+            cfg["output_dir"] = str(parsed.default_output_dir())
+            console.print(escape(f"no --out: writing to {cfg['output_dir']}"))
         result = evaluate(cfg)
         console.print(result_table(result.summary))
         for w in result.summary["warnings"]:
@@ -102,12 +116,13 @@ def register(app: typer.Typer) -> None:
         cfg = MatrixConfig.parse(settings, where=str(config) if config else "command line")
         if not cfg.runs:
             raise CrosstaskError("no evaluations to compare: give NAME=FOLDER items (or runs: in --config)")
-        if cfg.out:
-            check_writable(cfg.out, kind="file")
+        out = output_file(cfg.out, MATRIX_FILE) if cfg.out else None
+        if out:
+            check_writable(out, kind="file")
         m = cross_task_matrix(load_runs(cfg.runs))
         console.print(matrix_table(m))
-        if cfg.out:
-            write_json(cfg.out, m)
-            console.print(escape(f"wrote {cfg.out}"))
+        if out:
+            write_json(out, m)
+            console.print(escape(f"wrote {out}"))
 
     app.add_typer(group, name="eval")

@@ -14,12 +14,15 @@ from crosstask.cli.config_options import (
     command_settings,
     config_option,
     config_options,
+    output_file,
     read_section,
     set_option,
 )
 from crosstask.config_model import ConfigModel
 from crosstask.errors import CrosstaskError
 from crosstask.judges.base import JudgeNames
+
+SCORES_FILE = "judge_scores.json"  # what `judge validate --out FOLDER` writes
 
 
 class JudgeListConfig(ConfigModel):
@@ -73,17 +76,22 @@ def register(app: typer.Typer) -> None:
         from crosstask.judges.validate import (
             builtin_sets,
             load_labelled,
+            objective_achieved_set,
             scores_to_json,
             validate_judges,
+            wheel_sets,
         )
 
         cfg = JudgeValidationConfig.parse(
             command_settings(JudgeValidationConfig, read_section(config, "validate"), assignments, values),
             where=str(config) if config else "command line")
-        if cfg.out:
-            check_writable(cfg.out, kind="file")
+        out = output_file(cfg.out, SCORES_FILE) if cfg.out else None
+        if out:
+            check_writable(out, kind="file")
         names = cfg.judges or list_judges()
-        sets = builtin_sets() if cfg.builtin else []
+        sets = (builtin_sets() + objective_achieved_set()) if cfg.builtin else []
+        if cfg.pyrit_wheel:
+            sets += wheel_sets(cfg.pyrit_wheel)
         for path in cfg.data:
             sets.append(load_labelled(path, text_field=cfg.text_field, label_field=cfg.label_field,
                                       prompt_field=cfg.prompt_field))
@@ -102,9 +110,9 @@ def register(app: typer.Typer) -> None:
         console.print(scores_table(scores))
         console.print(f"{coverage.line()} under {', '.join(cfg.outputs)} (docs/JUDGES.md: how to regenerate them); "
                       "doc:dev was used for tuning, doc:held-out never")
-        if cfg.out:
-            write_json(cfg.out, {"scores": scores_to_json(scores),
-                                 "doc_labels": {"labelled": coverage.labelled, "found": coverage.found}})
-            console.print(escape(f"wrote {cfg.out}"))
+        if out:
+            write_json(out, {"scores": scores_to_json(scores),
+                             "doc_labels": {"labelled": coverage.labelled, "found": coverage.found}})
+            console.print(escape(f"wrote {out}"))
 
     app.add_typer(group, name="judge")

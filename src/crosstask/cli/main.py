@@ -21,9 +21,9 @@ import sys
 from collections.abc import Sequence
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
+from crosstask.cli._common import err_console
 from crosstask.errors import CrosstaskError
 from crosstask.version import __version__
 
@@ -33,9 +33,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
 
-_COMMAND_MODULES = ("data", "train", "evaluate", "judge", "run", "catalog")
+_COMMAND_MODULES = ("data", "train", "evaluate", "judge", "run", "catalog", "serve")
 # Until every stage lands, register only the CLI modules present.
 _COMMAND_MODULES = tuple(m for m in _COMMAND_MODULES if importlib.util.find_spec(f"crosstask.cli.{m}"))
 

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from crosstask.cli._common import console
 from crosstask.cli.config_options import (
+    argument_or_option,
     command_settings,
     config_option,
     config_options,
@@ -39,6 +40,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("train")
     @config_options(TrainConfig, aliases={"num_epochs": ["--epochs"], "learning_rate": ["--lr"]},
+                    names={"base_model": "--model"}, deprecated={"base_model": ["--base-model"]},
                     negative={"train_on_inputs": "--response-only"})
     def train_cmd(
         values: dict[str, Any],
@@ -50,7 +52,7 @@ def register(app: typer.Typer) -> None:
         assignments: list[str] = set_option(),
         resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint in --out."),
         overwrite: bool = typer.Option(False, "--overwrite", help="Start again even if --out holds a run."),
-        no_progress: bool = typer.Option(False, "--no-progress"),
+        no_progress: bool = typer.Option(False, "--no-progress", help="Hide the progress bar (e.g. in logs)."),
     ) -> None:
         """Instruction-tune a model on a defense dataset (LoRA by default).
 
@@ -72,10 +74,12 @@ def register(app: typer.Typer) -> None:
         ))
 
     @app.command("merge")
-    @config_options(MergeConfig)
+    @config_options(MergeConfig, names={"base_model": "--model"}, deprecated={"base_model": ["--base-model"]})
     def merge_cmd(
         values: dict[str, Any],
-        adapter: Path = typer.Argument(..., help="A trained adapter folder (crosstask train --out)."),
+        adapter_arg: Path | None = typer.Argument(None, metavar="ADAPTER",
+                                                  help="A trained adapter folder (crosstask train --out); or --adapter."),
+        adapter: Path | None = typer.Option(None, "--adapter", help="A trained adapter folder (the same as ADAPTER)."),
         out: Path = typer.Option(..., "--out", "-o", help="New folder for the merged model."),
         config: Path | None = config_option(MergeConfig, "merge"),
         assignments: list[str] = set_option(),
@@ -88,5 +92,5 @@ def register(app: typer.Typer) -> None:
 
         settings = command_settings(MergeConfig, read_section(config, "merge"), assignments, values)
         cfg = MergeConfig.parse(settings, where=str(config) if config else "command line")
-        path = merge_adapter(adapter, out, cfg)
+        path = merge_adapter(argument_or_option(adapter_arg, adapter, "adapter"), out, cfg)
         console.print(escape(f"merged model written to {path}"))

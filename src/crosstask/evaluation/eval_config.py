@@ -57,6 +57,18 @@ class EvalOptions(ConfigModel):
         "Prompt budget in tokens (default: the model's context minus max_new_tokens)."))
     bootstrap_resamples: int = Field(1000, ge=1, description=(
         "Bootstrap resamples of the 95% intervals of task-quality means (rates use exact Wilson intervals)."))
+    guard_threshold: float | None = Field(None, gt=0, lt=1, description=(
+        "Input guard threshold (default: the one saved with the guard)."))
+    backend: Literal["hf", "openai"] = Field("hf", description=(
+        "hf: load the model here; openai: ask an OpenAI-compatible endpoint (base_url) for model's answers."))
+    base_url: str | None = Field(None, description=(
+        "API root of the openai backend, e.g. http://127.0.0.1:8000/v1 (crosstask serve, vllm serve)."))
+    api_key_env: str = Field("OPENAI_API_KEY", description=(
+        "Environment variable holding the openai backend's API key (unset: no key sent)."))
+    concurrency: int = Field(8, ge=1, description="Requests in flight at once (openai backend).")
+    max_retries: int = Field(4, ge=0, description=(
+        "Retries of a failed request, with exponential backoff (openai backend)."))
+    request_timeout: float = Field(300.0, gt=0, description="Seconds one request may take (openai backend).")
 
     @field_validator("dtype")
     @classmethod
@@ -79,6 +91,8 @@ class EvalConfig(EvalOptions):
 
     model: str = pipeline_field(EMBEDDED_MODEL, help="Model name, folder or hub id.", set_by="model.name")
     adapter: str | None = pipeline_field(None, help="LoRA adapter folder to attach.", set_by="models")
+    input_guard: str | None = pipeline_field(None, set_by="models", help=(
+        "Input guard folder (crosstask guard train): documents it flags get a task-aware refusal, not the model."))
     name: str | None = pipeline_field(None, set_by="models", help=(
         "The defense's name in tables (default: the adapter folder's name or base)."))
     prompt_format: PromptFormatName = pipeline_field(DEFAULT_PROMPT_FORMAT, set_by="model.prompt_format", help=(
@@ -109,7 +123,23 @@ class EvalConfig(EvalOptions):
             raise ValueError("no tasks to evaluate")
         if not self.judges:
             raise ValueError("no judges configured")
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("backend openai needs base_url (e.g. http://127.0.0.1:8000/v1)")
+        if self.backend == "openai" and self.adapter:
+            raise ValueError("backend openai evaluates what the endpoint serves: serve the adapter there "
+                             "(crosstask serve --adapter, vllm serve --enable-lora) and name it in model")
         return self
+
+    def default_output_dir(self) -> Path:
+        """Where ``crosstask eval run`` writes without ``--out``: ``runs/eval/<model>[-<adapter>]-<hash>``,
+        the hash of every setting, so the same evaluation lands in the same folder (and resumes there)."""
+        from crosstask.io import stable_hash
+        from crosstask.paths import RUNS_DIR, model_slug, slugify
+
+        settings = {k: v for k, v in self.to_dict().items() if k != "output_dir"}
+        adapter = Path(self.adapter.rstrip("/")).name if self.adapter else None
+        name = slugify(model_slug(self.model), adapter, self.name if self.name != adapter else None)
+        return (Path(RUNS_DIR) / "eval" / f"{name}-{stable_hash(settings)[:8]}").resolve()
 
     def display_name(self) -> str:
         if self.name:

@@ -14,13 +14,13 @@ Files written to ``output_dir`` (all atomic, except the append-only generation c
      "prompt_id": "<hash>", "prompt": "<the formatted prompt>", "mode": "full" | "refusal-only", "truncated": false, "empty": false,
      "output": "...", "refusal": true,                      # verdict of the primary judge
      "verdict": "refused" | "processed" | "off-task",      # its three-way verdict
-     "judges": {"refusal@3": {"refusal": true, "score": 1.0, "verdict": "refused"}, ...},
+     "judges": {"refusal@4": {"refusal": true, "score": 1.0, "verdict": "refused"}, ...},
      "reference": "..." | null, "metrics": {"rouge_l": 0.41} | {}}
 
 - ``summary.json`` (schema ``crosstask.eval/1``)::
 
     {"schema": "crosstask.eval/1", "name": "base", "model": "...", "adapter": null,
-     "judge": "refusal@3", "judges": ["refusal@3", ...], "tasks": [...], "seed": 0,
+     "judge": "refusal@4", "judges": ["refusal@4", ...], "tasks": [...], "seed": 0,
      "sets": {"malicious": {"documents": 100, "mode": "refusal-only"}, ...},
      "results": {"<set>": {"<task>": {
          "n": 100,
@@ -76,6 +76,8 @@ class Sample:
     truncated: bool
     reference: str | None
     output: str | None = None
+    messages: list[dict[str, str]] | None = None  # the chat request (what an endpoint is sent)
+    guard_score: float | None = None  # the input guard's score of the user message, when one is used
 
 
 @dataclass
@@ -113,18 +115,22 @@ def load_sets(cfg: EvalConfig) -> dict[str, list[Document]]:
             return load_source(spec)
         raise CrosstaskError(f"a document set must be a source spec mapping or a list of documents, got {spec!r}")
 
-    for name, spec in cfg.sets.items():
+    for name, given in cfg.sets.items():
         label = set_label(name)
-        if isinstance(spec, dict) and spec.get("kind") == "paper-format" and "sets" not in spec:
-            spec = {**spec, "sets": [label]}  # a paper-format folder holds all three sets: take this one
-        docs = load(spec)
-        if _labels_from_data(spec):
-            for d in docs:
-                if d.label != label:
-                    where = spec.get("path") if isinstance(spec, dict) and spec.get("path") else f"sets.{name}"
-                    raise InputError(f"document {d.id!r} is labelled {d.label!r} but was given as the {name!r} "
-                                     "set; give it as its own label's set", path=where, field="label")
-        sets[name] = [d if d.label == label else Document(d.id, d.text, label, d.source, d.meta) for d in docs]  # type: ignore[arg-type]
+        # a set is one source spec, a list of documents, or a list of source specs (joined)
+        specs = given if isinstance(given, list) and given and all(isinstance(x, dict) for x in given) else [given]
+        sets[name] = []
+        for spec in specs:
+            if isinstance(spec, dict) and spec.get("kind") == "paper-format" and "sets" not in spec:
+                spec = {**spec, "sets": [label]}  # a paper-format folder holds all three sets: take this one
+            docs = load(spec)
+            if _labels_from_data(spec):
+                for d in docs:
+                    if d.label != label:
+                        where = spec.get("path") if isinstance(spec, dict) and spec.get("path") else f"sets.{name}"
+                        raise InputError(f"document {d.id!r} is labelled {d.label!r} but was given as the {name!r} "
+                                         "set; give it as its own label's set", path=where, field="label")
+            sets[name] += [d if d.label == label else Document(d.id, d.text, label, d.source, d.meta) for d in docs]  # type: ignore[arg-type]
     for spec in cfg.documents:
         for d in load(spec):
             sets.setdefault(str(d.meta.get(EVAL_SET_KEY) or d.label), []).append(d)
@@ -185,7 +191,10 @@ def build_samples(
 ) -> list[Sample]:
     """One sample per (set, task, document); a prompt over ``budget`` tokens has its document
     cut in the middle (:func:`crosstask.tasks.truncation.fit_text`, as in training) and the
-    reference computed from the cut text."""
+    reference computed from the cut text. Without a tokenizer (an endpoint evaluated: it formats
+    and limits prompts itself) the prompt is the chat request as JSON and nothing is cut here."""
+    import json
+
     from crosstask.models import build_prompt
 
     def messages(user: str) -> list[dict[str, str]]:
@@ -193,6 +202,8 @@ def build_samples(
         return [*m, {"role": "user", "content": user}]
 
     def prompt_of(user: str) -> str:
+        if tokenizer is None:
+            return json.dumps(messages(user), ensure_ascii=False)
         return build_prompt(tokenizer, messages(user), cfg.prompt_format)
 
     samples = []
@@ -208,14 +219,17 @@ def build_samples(
                     text, shown = _released_prompt(task, doc, given, given_ref)
                 else:
                     text, shown = doc.text, task_shown(task, doc)
-                _text, ti, user, truncated = fit_text(
-                    text, shown, tokenizer=tokenizer, max_prompt_tokens=budget, prompt_of=prompt_of,
-                    what=f"task {task.name!r} (document {doc.id!r})", budget_key="max_input_tokens",
-                )
+                if tokenizer is None:
+                    (ti, user), truncated = shown(text), False
+                else:
+                    _text, ti, user, truncated = fit_text(
+                        text, shown, tokenizer=tokenizer, max_prompt_tokens=budget, prompt_of=prompt_of,
+                        what=f"task {task.name!r} (document {doc.id!r})", budget_key="max_input_tokens",
+                    )
                 reference = ti.reference if ti.reference is not None else given_ref
                 samples.append(
                     Sample(f"{set_name}/{task.name}/{doc.id}", set_name, task.name, doc.id, prompt_of(user), mode,
-                           truncated, reference)
+                           truncated, reference, messages=messages(user))
                 )
     return samples
 
@@ -270,6 +284,9 @@ def _run_generation(samples: list[Sample], loaded: Any, cfg: EvalConfig, primary
     """
     from crosstask.generation import GenerationCache, generate
 
+    if cfg.backend == "openai":
+        _run_endpoint(samples, cfg, primary, cache_file, progress)
+        return
     settings = _settings(cfg)
     cache = GenerationCache(cache_file)
     by_mode: dict[str, list[Sample]] = {}
@@ -285,6 +302,56 @@ def _run_generation(samples: list[Sample], loaded: Any, cfg: EvalConfig, primary
                         cache_key=_weights_identity(cfg), progress=progress, **kwargs)
         for s, o in zip(group, outs, strict=True):
             s.output = o
+
+
+def endpoint_of(cfg: EvalConfig) -> Any:
+    """The OpenAI-compatible endpoint of ``backend: openai`` (the key read from ``api_key_env``)."""
+    import os
+
+    from crosstask.generation.openai_backend import Endpoint
+
+    assert cfg.base_url is not None
+    return Endpoint(base_url=cfg.base_url, model=cfg.model, api_key=os.environ.get(cfg.api_key_env) or None,
+                    concurrency=cfg.concurrency, max_retries=cfg.max_retries, timeout=cfg.request_timeout)
+
+
+def _run_endpoint(samples: list[Sample], cfg: EvalConfig, primary: Judge, cache_file: Path, progress: bool) -> None:
+    """As :func:`_run_generation`, through an endpoint: the chat requests, a bounded pool, the same cache."""
+    from crosstask.generation import GenerationCache
+    from crosstask.generation.openai_backend import generate_openai
+
+    cache = GenerationCache(cache_file)
+    endpoint = endpoint_of(cfg)
+    by_mode: dict[str, list[Sample]] = {}
+    for s in samples:
+        by_mode.setdefault(s.mode, []).append(s)
+    for mode, group in by_mode.items():
+        kwargs: dict[str, Any] = {}
+        if mode == "refusal-only":
+            kwargs = {"stop_when": primary.is_final, "stop_key": primary.id, "stop_window": cfg.refusal_only_tokens}
+        outs = generate_openai(endpoint, [s.messages or [] for s in group], _settings(cfg), cache=cache,
+                               progress=progress, **kwargs)
+        for s, o in zip(group, outs, strict=True):
+            s.output = o
+
+
+def apply_input_guard(samples: list[Sample], cfg: EvalConfig) -> int:
+    """The ``input-guard`` defense: score each sample's user message; one at or above the threshold is
+    answered with a task-aware refusal from the refusal bank and never reaches the model. Returns how many."""
+    from crosstask.data.defense.refusal_bank import stable_refusal
+    from crosstask.judges.input_guard import InputGuard
+
+    assert cfg.input_guard is not None
+    guard = InputGuard.load(cfg.input_guard, cfg.guard_threshold)
+    users = [next(m["content"] for m in reversed(s.messages or []) if m["role"] == "user") for s in samples]
+    scores = dict(zip(dict.fromkeys(users), guard.scores(list(dict.fromkeys(users))), strict=True))
+    flagged = 0
+    for s, user in zip(samples, users, strict=True):
+        s.guard_score = scores[user]
+        if s.guard_score >= guard.threshold:
+            s.output = stable_refusal(s.task, user)
+            flagged += 1
+    return flagged
 
 
 # ---------------------------------------------------------------- scoring
@@ -307,6 +374,7 @@ def _score_samples(samples: list[Sample], judges: list[Judge], tasks: dict[str, 
             "refusal": verdicts[judges[0].id].refusal, "verdict": verdicts[judges[0].id].label,
             "judges": {k: {"refusal": v.refusal, "score": v.score, "verdict": v.label} for k, v in verdicts.items()},
             "reference": s.reference, "metrics": metrics,
+            **({"input_guard": round(s.guard_score, 4)} if s.guard_score is not None else {}),
         })
     return records
 
@@ -398,17 +466,24 @@ def evaluate(config: EvalConfig | dict[str, Any], *, loaded: Any = None, progres
     judges = [get_judge(n) for n in cfg.judges]  # unknown judge: fail before loading anything
     tasks = [get_task(t) for t in cfg.tasks]
     sets = load_sets(cfg)
-    if loaded is None:
-        loaded = _load_model(cfg)
-    budget = _context_budget(loaded.model, cfg)
-    samples = build_samples(sets, tasks, loaded.tokenizer, cfg, budget)
+    if cfg.backend == "openai":  # the endpoint formats, limits and runs the prompts
+        samples = build_samples(sets, tasks, None, cfg, 0)
+    else:
+        if loaded is None:
+            loaded = _load_model(cfg)
+        budget = _context_budget(loaded.model, cfg)
+        samples = build_samples(sets, tasks, loaded.tokenizer, cfg, budget)
     if not samples:
         raise CrosstaskError("no (document, task) pairs to evaluate: do the tasks apply to these documents?")
     from crosstask.paths import cache_subdir
 
     out_dir = Path(cfg.output_dir) if cfg.output_dir else None
     cache_file = (out_dir / "generations.jsonl") if out_dir else cache_subdir("eval") / "generations.jsonl"
-    _run_generation(samples, loaded, cfg, judges[0], cache_file, progress)
+    if cfg.input_guard:
+        apply_input_guard(samples, cfg)
+    todo = [s for s in samples if s.output is None]
+    if todo:
+        _run_generation(todo, loaded, cfg, judges[0], cache_file, progress)
     records = _score_samples(samples, judges, {t.name: t for t in tasks})
     summary = summarize(records, cfg, judges, tasks, sets)
     for w in summary["warnings"]:

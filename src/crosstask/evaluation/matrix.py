@@ -33,7 +33,7 @@ class MatrixConfig(ConfigModel):
 
     runs: list[str] = Field(default_factory=list, description=(
         "Finished `eval run` outputs: NAME=FOLDER, or FOLDER (named by its summary)."))
-    out: str | None = Field(None, description="Write the matrix as JSON here.")
+    out: str | None = Field(None, description="Output folder: the matrix as matrix.json.")
 
 
 def load_runs(runs: Sequence[str]) -> dict[str, EvalResult]:

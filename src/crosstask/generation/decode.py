@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -320,13 +320,17 @@ def decode_groups(
     picker: TokenPicker,
     stop: StopRule,
     generators: dict[int, torch.Generator] | None = None,
+    on_step: Callable[[dict[int, int]], Iterable[int] | None] | None = None,
     prefill_chunk: int = PREFILL_CHUNK,
 ) -> dict[int, list[int]]:
     """Decode every member of ``groups`` (indices into ``ids``); returns its new token ids (EOS included).
 
-    A forward pass of the prefill feeds at most ``prefill_chunk`` tokens of a shared prefix (and the members'
-    suffixes as one batch); the cache holds ``members x (longest prefix + longest suffix + max new tokens)``
-    positions, which the caller bounds by choosing the groups (``engine.pack_batches``)."""
+    ``on_step({member: new token})`` runs once per decode step for the members still active (token
+    streaming); the members it returns finish there (e.g. a client that went away, its own token cap).
+    A forward pass of the prefill feeds at most ``prefill_chunk`` tokens of a prompt (and the members' last
+    tokens as one batch); the cache holds ``members x (longest prefix + longest suffix + max new tokens)``
+    positions, which the caller bounds by choosing the groups (``engine.pack_batches``).
+    """
     members = [m for g in groups for m in g.members]
     cache, mask, pos, logits = _prefill(model, ids, groups, pad_id=pad_id, room=stop.max_new_tokens,
                                         chunk=prefill_chunk)
@@ -340,6 +344,9 @@ def decode_groups(
             out[m].append(t)
             if stop.done(out[m]):
                 finished.append(row)
+        if on_step is not None:
+            told = set(on_step({m: out[m][-1] for m in active}) or ())
+            finished = sorted(set(finished) | {row for row, m in enumerate(active) if m in told})
         if finished:
             if len(finished) == len(active):
                 break

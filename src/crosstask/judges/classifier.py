@@ -23,7 +23,7 @@ from crosstask.io import stable_hash
 from crosstask.judges.base import Judge, Verdict, get_judge
 from crosstask.paths import cache_subdir
 
-VERSION = "1"
+VERSION = "2"  # 2: its rule-score feature is refusal@4 (verdicts can differ from @1, which used refusal@3)
 _EPOCHS = 400
 _WEIGHT_DECAY = 1e-3
 _LR = 0.05

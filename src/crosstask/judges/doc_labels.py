@@ -84,15 +84,30 @@ def load_doc_labels(path: str | Path | None = None) -> list[dict[str, Any]]:
     return rows
 
 
+RUN_MANIFEST = "stages.json"  # a run folder's list of the stages it used (crosstask.pipeline.runner)
+
+
 def _sample_files(paths: Iterable[str | Path]) -> list[Path]:
-    """``samples.jsonl`` files under ``paths``; paths that do not exist are skipped."""
+    """``samples.jsonl`` files under ``paths``, and, for a run folder, in the stages it used (they live in
+    the shared stage store, named by its ``stages.json``); paths that do not exist are skipped."""
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
             files.extend(sorted(p.rglob("samples.jsonl")))
+            files.extend(f for d in _manifest_dirs(p / RUN_MANIFEST) for f in sorted(d.rglob("samples.jsonl")))
         elif p.is_file():
             files.append(p)
-    return files
+    return list(dict.fromkeys(files))
+
+
+def _manifest_dirs(manifest: Path) -> list[Path]:
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8")) if manifest.is_file() else {}
+    except (OSError, ValueError):
+        return []
+    dirs = [Path(e["dir"]) for e in entries.values() if isinstance(entries, dict) and isinstance(e, dict)
+            and isinstance(e.get("dir"), str)] if isinstance(entries, dict) else []
+    return [d for d in dirs if d.is_dir()]
 
 
 def collect_outputs(paths: Iterable[str | Path], wanted: set[str] | None = None) -> dict[str, str]:

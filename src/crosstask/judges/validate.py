@@ -11,6 +11,19 @@ Some rows are labelled refusals because the answer is fluent but off-topic: an a
 answer cannot see that; ``<name>:explicit`` repeats each set without those rows so both
 views are reported.
 
+More chat data read from pyrit's files (``objective_achieved_set``, ``wheel_sets``), first used for
+``refusal@4``:
+
+- ``objective:achieved``: the rows of pyrit's ``scorer_evals/objective/*.csv`` (human label 1:
+  the response achieved the harmful objective, i.e. it complied). All are non-refusals, so they
+  measure false refusals only (accuracy = 1 - false refusal rate). Label-0 rows (not achieved)
+  mix refusals with weak answers and are not used.
+- ``pyrit-wheel:*``: refusal rows of older pyrit wheels (``--pyrit-wheel FILE.whl``, e.g. 0.11.0's
+  150-row ``refusal.csv``) whose answer is in none of the installed sets.
+
+Each is split by the SHA-256 of the answer like the document labels (``:dev`` 0-7, ``:held-out``
+8-f); only ``:dev`` rows were looked at while writing ``refusal@4``.
+
 crosstask's own labelled document-task outputs (``doc:dev``, ``doc:held-out`` and their per set,
 task and language views) come from :mod:`crosstask.judges.doc_labels`; the command adds them.
 """
@@ -18,10 +31,12 @@ task and language views) come from :mod:`crosstask.judges.doc_labels`; the comma
 from __future__ import annotations
 
 import csv
+import hashlib
 import importlib.util
 import io
 import json
 import math
+import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -40,6 +55,7 @@ PYRIT_FILES = {
     "mini_refusal.csv": "datasets/scorer_evals/sample/mini_refusal.csv",
 }
 TUNING_SET = "refusal.csv"
+PYRIT_OBJECTIVE_DIR = "datasets/scorer_evals/objective"
 _TRUE = {"1", "true", "yes", "y", "refusal", "refused", "t"}
 _FALSE = {"0", "false", "no", "n", "compliance", "complied", "f", "not refusal"}
 
@@ -56,11 +72,14 @@ class JudgeValidationConfig(ConfigModel):
     prompt_field: str = Field("objective", description="Field holding the request, if any.")
     judges: JudgeNames = Field(default_factory=list, description="Judges to score (default: all).")
     builtin: bool = Field(True, description="Include the labelled sets shipped in the pyrit package.")
-    out: str | None = Field(None, description="Write the scores as JSON here.")
+    out: str | None = Field(None, description="Output folder: the scores as judge_scores.json.")
     outputs: list[str] = Field(default_factory=lambda: ["runs"], description=(
         "Folders (or samples.jsonl files) holding evaluation outputs; those whose SHA-256 the shipped "
         "document-task labels name are scored (see docs/JUDGES.md). Missing folders are skipped."))
     breakdown: bool = Field(True, description="Document-task labels: also report per set, task and language.")
+    pyrit_wheel: list[str] = Field(default_factory=list, description=(
+        "Downloaded pyrit wheel(s) (pip download --no-deps pyrit==0.11.0): their refusal sets' rows whose "
+        "answer the installed sets lack are added (pyrit-wheel:dev / :held-out)."))
 
 
 
@@ -114,13 +133,30 @@ def _parse_label(value: Any, path: Path, record: int, field: str) -> bool:
     return score >= 0.5
 
 
+def _strip_leading_comments(raw: str) -> str:
+    """Drop ``#`` lines before the header only: answers inside quoted fields may hold markdown
+    headings (``# Step 1``) that are part of the answer."""
+    lines = raw.splitlines(keepends=True)
+    i = 0
+    while i < len(lines) and (lines[i].lstrip().startswith("#") or not lines[i].strip()):
+        i += 1
+    return "".join(lines[i:])
+
+
 def load_labelled(
     path: str | Path, *, text_field: str = "assistant_response", label_field: str = "human_score",
     prompt_field: str | None = "objective", name: str | None = None,
 ) -> LabelledSet:
     """Read a labelled CSV (``#`` comment lines allowed before the header) or JSONL file."""
     path = Path(path)
-    raw = read_text(path)
+    return _parse_labelled(read_text(path), path, text_field=text_field, label_field=label_field,
+                           prompt_field=prompt_field, name=name)
+
+
+def _parse_labelled(
+    raw: str, path: Path, *, text_field: str = "assistant_response", label_field: str = "human_score",
+    prompt_field: str | None = "objective", name: str | None = None,
+) -> LabelledSet:
     if path.suffix.lower() in (".jsonl", ".json"):
         rows = []
         for i, line in enumerate(raw.splitlines(), start=1):
@@ -130,8 +166,7 @@ def load_labelled(
                 except json.JSONDecodeError as e:
                     raise InputError(f"malformed JSON: {e.msg}", path=path, record=i) from None
     else:
-        body = "".join(ln for ln in raw.splitlines(keepends=True) if not ln.lstrip().startswith("#"))
-        rows = list(enumerate(csv.DictReader(io.StringIO(body)), start=1))
+        rows = list(enumerate(csv.DictReader(io.StringIO(_strip_leading_comments(raw))), start=1))
     examples = []
     for i, row in rows:
         if not isinstance(row, dict):
@@ -219,3 +254,65 @@ def validate_judges(judges: Sequence[str], datasets: Sequence[LabelledSet]) -> l
 
 def scores_to_json(scores: Sequence[Scores]) -> list[dict[str, Any]]:
     return [asdict(s) for s in scores]
+
+
+def answer_split(text: str) -> str:
+    """``dev`` when the answer's SHA-256 starts with 0-7, else ``held-out`` (as the document labels)."""
+    return "dev" if hashlib.sha256(text.encode("utf-8")).hexdigest()[0] in "01234567" else "held-out"
+
+
+def _split_sets(name: str, examples: Sequence[LabelledExample], path: str | None = None) -> list[LabelledSet]:
+    out = []
+    for split in ("dev", "held-out"):
+        part = [e for e in examples if answer_split(e.text) == split]
+        if part:
+            out.append(LabelledSet(f"{name}:{split}", part, path))
+    return out
+
+
+def _installed_answers() -> set[str]:
+    root = pyrit_dir()
+    if root is None:
+        return set()
+    return {e.text for name, rel in PYRIT_FILES.items() if (root / rel).exists()
+            for e in load_labelled(root / rel, name=name).examples}
+
+
+def objective_achieved_set() -> list[LabelledSet]:
+    """pyrit's objective-scorer rows labelled 'achieved' (complied): non-refusals, split by hash."""
+    root = pyrit_dir()
+    folder = root / PYRIT_OBJECTIVE_DIR if root is not None else None
+    if folder is None or not folder.is_dir():
+        return []
+    seen: set[str] = set()
+    examples = []
+    for f in sorted(folder.glob("*.csv")):
+        for e in load_labelled(f).examples:
+            if e.label and e.text.strip() and e.text not in seen:  # label 1 = objective achieved = complied
+                seen.add(e.text)
+                examples.append(LabelledExample(e.text, False, e.prompt))
+    return _split_sets("objective:achieved", examples, str(folder))
+
+
+def wheel_sets(wheels: Sequence[str | Path]) -> list[LabelledSet]:
+    """Rows of the refusal sets inside downloaded pyrit wheels whose answer the installed sets lack."""
+    known = _installed_answers()
+    examples = []
+    for w in wheels:
+        path = Path(w)
+        try:
+            with zipfile.ZipFile(path) as z:
+                members = sorted(n for n in z.namelist() if n.endswith(".csv") and (
+                    "scorer_evals/refusal_scorer/" in n or n.endswith("scorer_evals/sample/mini_refusal.csv")))
+                texts = [(n, z.read(n).decode("utf-8-sig")) for n in members]
+        except (OSError, zipfile.BadZipFile) as e:
+            raise InputError(f"cannot read the wheel: {e}", path=path) from None
+        if not texts:
+            raise InputError("no scorer_evals refusal CSV in this wheel", path=path)
+        for member, raw in texts:
+            for e in _parse_labelled(raw, Path(member), name=member).examples:
+                if e.text not in known:
+                    known.add(e.text)
+                    examples.append(e)
+    return _split_sets("pyrit-wheel", examples, ",".join(str(w) for w in wheels))
+

@@ -123,6 +123,14 @@ def train_stage(ctx: StageContext) -> dict[str, Any]:
             "n_examples": result.n_examples, "n_dropped": result.n_dropped, "resumed_from": result.resumed_from}
 
 
+def guard_stage(ctx: StageContext) -> dict[str, Any]:
+    """Train the input guard on the defense dataset's malicious vs benign and sensitive-benign documents."""
+    from crosstask.judges.input_guard import train_input_guard
+
+    guard = train_input_guard(ctx.dep("defense").dir, ctx.work_dir, {"seed": ctx.stage.inputs["seed"]})
+    return {"n": guard.meta["n"], "malicious": guard.meta["malicious"], "threshold": guard.threshold}
+
+
 def eval_stage(ctx: StageContext) -> dict[str, Any]:
     """Evaluate the base model or a trained adapter on the test documents × tasks."""
     from crosstask.evaluation import evaluate as run_evaluation
@@ -130,10 +138,16 @@ def eval_stage(ctx: StageContext) -> dict[str, Any]:
     from crosstask.pipeline.experiment_config import eval_model_fields
 
     inputs = ctx.stage.inputs
+    from crosstask.models.prompt_formats import SAFETY_SYSTEM_PROMPT
+
     trained = [d for d in ctx.deps.values() if d.kind == "train"]
+    guard = [d for d in ctx.deps.values() if d.kind == "guard"]
     spec = ctx.stage.meta.get("model")
+    guards = inputs.get("guards", [])
     config = {
         **inputs["eval"]["options"], **eval_model_fields(inputs["model"], inputs["seed"]),
+        **({"system_prompt": SAFETY_SYSTEM_PROMPT} if "system-prompt" in guards else {}),
+        "input_guard": str(guard[0].dir) if guard else None,
         "adapter": str(trained[0].dir) if trained else None, "name": spec.id if spec else None,
         "documents": [{"kind": "documents", "path": str(ctx.dep("testset").dir / TEST_FILE)}],
         "tasks": inputs["eval"]["tasks"], "output_dir": str(ctx.work_dir),

@@ -122,7 +122,8 @@ def collect_results(plan: Plan, outputs: dict[str, StageOutput]) -> dict[str, An
             "loss": loss_curve(tr.dir) if tr else None,
             "loss_components": (loss_components(tr.dir) or None) if tr else None,
             "train": tr.summary if tr else None,
-            "stages": {kind: outputs[f"{kind}/{m.id}"].key for kind in ("defense", "train", "eval")
+            "guards": list(m.guards) or None,
+            "stages": {kind: outputs[f"{kind}/{m.id}"].key for kind in ("defense", "train", "guard", "eval")
                        if f"{kind}/{m.id}" in outputs},
         })
     primaries = list(dict.fromkeys(m["judge"] for m in models if m["judge"]))

@@ -29,6 +29,7 @@ from crosstask.errors import CrosstaskError, format_validation_error
 from crosstask.evaluation.eval_config import EvalOptions
 from crosstask.io import apply_assignments, read_yaml
 from crosstask.models.names import DEFAULT_PROMPT_FORMAT, EMBEDDED_MODEL
+from crosstask.paths import RUNS_DIR, expand_path_vars
 from crosstask.tasks import PAPER_TASKS, get_task
 from crosstask.training.train_config import TrainConfig, TrainSection
 
@@ -105,12 +106,19 @@ class DocumentsConfig(ConfigModel):
     evaluate_heldout: bool = True
 
 
+# Defenses without fine-tuning: recipes of their own, or stacked on a fine-tuned one (``guards``).
+GUARD_RECIPES = ("system-prompt", "input-guard")
+
+
 class ModelGridEntry(ConfigModel):
     """One defense family and its N sweep: ``{recipe: mixed, n: [2, 10]}``.
 
     ``recipe`` is ``none`` (the undefended base model), ``single:<task>``, ``single:*``
-    (one family per defense task) or ``mixed``. ``n`` is the number of malicious
-    documents per task (an int or a list: a sweep).
+    (one family per defense task) or ``mixed``; or a defense without fine-tuning:
+    ``system-prompt`` (the base model under a safety system prompt) or ``input-guard`` (the
+    base model behind a classifier trained on the defense data of N documents per task). ``n``
+    is the number of malicious documents per task (an int or a list: a sweep). ``guards`` adds
+    those two to a fine-tuned recipe (``{recipe: mixed, n: 10, guards: [input-guard]}``).
     """
 
     recipe: str
@@ -121,16 +129,18 @@ class ModelGridEntry(ConfigModel):
     name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     builder: Given[DefenseOptions] = Field(default_factory=DefenseOptions, description="overrides of defense.builder")
     train: Given[TrainSection] = Field(default_factory=TrainSection, description="overrides of train")
+    guards: list[Literal["system-prompt", "input-guard"]] = Field(default_factory=list, description=(
+        "defenses without training stacked on this recipe: system-prompt, input-guard"))
 
     @field_validator("recipe")
     @classmethod
     def _recipe(cls, v: str) -> str:
-        if v in ("none", "mixed", "single:*"):
+        if v in ("none", "mixed", "single:*", *GUARD_RECIPES):
             return v
         if v.startswith("single:"):
             _known_task(v.split(":", 1)[1])
             return v
-        raise ValueError("recipe must be none, mixed, single:<task> or single:*")
+        raise ValueError("recipe must be none, mixed, single:<task>, single:*, system-prompt or input-guard")
 
     @field_validator("n")
     @classmethod
@@ -142,10 +152,18 @@ class ModelGridEntry(ConfigModel):
 
     @model_validator(mode="after")
     def _n_needed(self) -> ModelGridEntry:
-        if self.recipe != "none" and self.n is None:
+        untrained = self.recipe in ("none", "system-prompt")
+        if not untrained and self.n is None:
             raise ValueError(f"recipe {self.recipe!r} needs n (documents per task)")
-        if self.recipe == "none" and (self.n is not None or self.builder.given() or self.train.given()):
-            raise ValueError("recipe 'none' trains nothing; remove n, builder and train")
+        if untrained and (self.n is not None or self.builder.given() or self.train.given()):
+            raise ValueError(f"recipe {self.recipe!r} trains nothing; remove n, builder and train")
+        if self.recipe == "input-guard" and self.train.given():
+            raise ValueError("recipe 'input-guard' fine-tunes nothing; remove train")
+        if self.guards and self.recipe in ("none", *GUARD_RECIPES):
+            raise ValueError("guards stack on a fine-tuned recipe (mixed, single:*); for the base model use "
+                             "recipe system-prompt or input-guard")
+        if len(set(self.guards)) != len(self.guards):
+            raise ValueError("guards: each guard once")
         return self
 
     def ns(self) -> list[int]:
@@ -199,8 +217,9 @@ class ExperimentConfig(ConfigModel):
     description: str = ""
     seed: int = Field(default=0, ge=0)
     output_dir: str | None = None  # default: runs/<name> under the working directory
-    # Where stage outputs are kept (default: <output_dir>/stages). Keys are content hashes, so
-    # experiments may share one folder and reuse each other's finished stages.
+    # Where stage outputs are kept (default: the stages/ folder next to the run folder, runs/stages,
+    # shared by every experiment of that output root). Keys are content hashes, so experiments
+    # sharing a folder reuse each other's finished stages.
     stages_dir: str | None = None
     model: ModelConfig = Field(default_factory=ModelConfig)
     documents: DocumentsConfig
@@ -211,10 +230,14 @@ class ExperimentConfig(ConfigModel):
     report: ReportConfig = Field(default_factory=ReportConfig)
 
     def output_path(self) -> Path:
-        return Path(self.output_dir) if self.output_dir else (Path("runs") / self.name).resolve()
+        return Path(self.output_dir) if self.output_dir else (Path(RUNS_DIR) / self.name).resolve()
 
     def stages_path(self) -> Path:
-        return Path(self.stages_dir) if self.stages_dir else self.output_path() / "stages"
+        return Path(self.stages_dir) if self.stages_dir else self.output_path().parent / "stages"
+
+    def old_stages_path(self) -> Path:
+        """Where the stages of this experiment lived before the store was shared (looked up, never written)."""
+        return self.output_path() / "stages"
 
     def builder_of(self, entry: ModelGridEntry) -> DefenseOptions:
         """``defense.builder`` with the entry's ``builder:`` overrides merged over it."""
@@ -259,20 +282,26 @@ def eval_model_fields(model: dict[str, Any], seed: int) -> dict[str, Any]:
 _PATH_KEYS = ("path", "output_dir", "stages_dir")
 
 
-def _resolve_paths(obj: Any, root: Path) -> Any:
-    """Make every ``path``/``output_dir`` value absolute, relative to ``root`` (the file's folder)."""
+def _resolve_paths(obj: Any, root: Path, where: str = "config") -> Any:
+    """Make every ``path``/``output_dir`` value absolute, relative to ``root`` (the file's folder), after
+    expanding ``${VAR}``/``${VAR:-default}`` from the environment (``$CROSSTASK_DATA`` in the paper configs)."""
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
+            if k in _PATH_KEYS and isinstance(v, str) and "${" in v:
+                try:
+                    v = expand_path_vars(v)
+                except ValueError as e:
+                    raise CrosstaskError(f"{where}: {k}: {v}: {e}") from None
             if k in _PATH_KEYS and isinstance(v, str) and v and not Path(v).expanduser().is_absolute():
                 out[k] = str((root / Path(v).expanduser()).resolve())
             elif k in _PATH_KEYS and isinstance(v, str):
                 out[k] = str(Path(v).expanduser())
             else:
-                out[k] = _resolve_paths(v, root)
+                out[k] = _resolve_paths(v, root, where)
         return out
     if isinstance(obj, list):
-        return [_resolve_paths(x, root) for x in obj]
+        return [_resolve_paths(x, root, where) for x in obj]
     return obj
 
 
@@ -293,7 +322,7 @@ def load_raw(path: str | Path, _seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     if path in _seen:
         chain = " -> ".join(str(p) for p in (*_seen, path))
         raise CrosstaskError(f"{path}: extends itself ({chain})")
-    data = _resolve_paths(_read_yaml(path), path.parent)
+    data = _resolve_paths(_read_yaml(path), path.parent, str(path))
     parents = data.pop("extends", None)
     if parents is None:
         return data

@@ -15,12 +15,15 @@ from typing import Any
 
 from crosstask.document import LABELS
 from crosstask.errors import CrosstaskError
+from crosstask.paths import model_slug, slugify
 from crosstask.pipeline.experiment_config import ExperimentConfig, ModelGridEntry, SourceConfig
 from crosstask.pipeline.stage import Action, Stage, StageStore, Status
 
 # The code/format version of each stage kind, part of every key: bump one when that stage's
 # output changes for the same config, so finished outputs of the old code are not reused.
-STAGE_VERSIONS: dict[str, str] = {"documents": "1", "testset": "2", "defense": "2", "train": "1", "eval": "2"}
+STAGE_VERSIONS: dict[str, str] = {"documents": "1", "testset": "2", "defense": "2", "train": "1", "guard": "1",
+                                  "eval": "2"}
+UNTRAINED = ("none", "system-prompt", "input-guard")  # recipes without an adapter
 
 
 @dataclass(frozen=True)
@@ -28,21 +31,35 @@ class ModelSpec:
     """One model of the experiment: a defense recipe at one N (or the base model)."""
 
     id: str  # file-safe, e.g. "mixed-n10" or "mixed-n10-sens2"
-    recipe: str  # none | single:<task> | mixed
-    n: int  # malicious documents per task (0 for none)
+    recipe: str  # none | single:<task> | mixed | system-prompt | input-guard
+    n: int  # malicious documents per task (0 for none and system-prompt)
     variant: str | None = None  # the grid entry's name
     builder: Mapping[str, Any] = field(default_factory=dict)  # defense.builder with the entry's overrides, as given
     train: Mapping[str, Any] = field(default_factory=dict)  # train with the entry's overrides, as given
+    stacked: tuple[str, ...] = ()  # guards stacked on a fine-tuned recipe
+
+    @property
+    def guards(self) -> tuple[str, ...]:
+        """The defenses without training this model is evaluated with (system-prompt, input-guard)."""
+        return (self.recipe,) if self.recipe in ("system-prompt", "input-guard") else self.stacked
+
+    @property
+    def trained(self) -> bool:
+        return self.recipe not in UNTRAINED
 
     @property
     def family(self) -> str:
-        return self.recipe if self.variant is None else f"{self.recipe} {self.variant}"
+        base = self.recipe if self.variant is None else f"{self.recipe} {self.variant}"
+        return base + "".join(f" + {g}" for g in self.stacked)
 
     @property
     def label(self) -> str:
         if self.recipe == "none":
             return "undefended"
-        return f"{self.recipe} N={self.n}" + (f" ({self.variant})" if self.variant else "")
+        if self.recipe == "system-prompt":
+            return "system-prompt"
+        return (f"{self.recipe} N={self.n}" + (f" ({self.variant})" if self.variant else "")
+                + "".join(f" + {g}" for g in self.stacked))
 
 
 def expand_models(config: ExperimentConfig) -> list[ModelSpec]:
@@ -57,11 +74,12 @@ def expand_models(config: ExperimentConfig) -> list[ModelSpec]:
         train = config.train_of(entry).given()
         for recipe in recipes:
             for n in entry.ns() or [0]:
-                mid = "base" if recipe == "none" else f"{recipe.replace(':', '-')}-n{n}"
+                mid = {"none": "base", "system-prompt": "system-prompt"}.get(recipe, f"{recipe.replace(':', '-')}-n{n}")
+                mid += "".join(f"-{g}" for g in entry.guards)
                 mid += f"-{entry.name}" if entry.name else ""
                 if mid not in seen:
                     seen.add(mid)
-                    out.append(ModelSpec(mid, recipe, n, entry.name, builder, train))
+                    out.append(ModelSpec(mid, recipe, n, entry.name, builder, train, tuple(entry.guards)))
     return out
 
 
@@ -81,18 +99,24 @@ class Plan:
         return self.statuses
 
     def rows(self) -> list[dict[str, Any]]:
+        """Every stage: name, key, status, dependencies, folder, and where a finished one came from
+        (``made_by``: the experiment that ran it; ``old_layout``: found in the old layout, moved on run)."""
         self.refresh()
-        return [
-            {
+        rows = []
+        for s in self.stages:
+            found = self.store.find(s)
+            rows.append({
                 "stage": s.name,
                 "kind": s.kind,
                 "key": s.key,
                 "status": self.statuses[s.name],
                 "depends_on": list(s.deps),
-                "dir": str(self.store.final_dir(s)),
-            }
-            for s in self.stages
-        ]
+                "dir": str(found.dir if found is not None and not found.old_layout else self.store.new_dir(s)),
+                "folder": f"{s.kind}/{s.folder_name}",
+                "made_by": found.experiment if found is not None else None,
+                "old_layout": bool(found and found.old_layout),
+            })
+        return rows
 
 
 # The label a source kind gives its documents when the source names none (the kinds not listed
@@ -160,6 +184,16 @@ def check_sources(config: ExperimentConfig, where: str = "config", *, test_sourc
             # a hub dataset's path may be a dataset id; every other kind reads a local file or folder
             if source.path is not None and source.kind not in _HUB_KINDS and not Path(source.path).exists():
                 missing.append(f"{key}.{i}.path: {source.path}: no such file or folder")
+    # the defense builder's extra files (safety, general instructions), shared or a model's own
+    builders = [("defense.builder", config.defense.builder)] + [
+        (f"models.{i}.builder", config.builder_of(e)) for i, e in enumerate(config.models) if e.recipe != "none"]
+    named: set[str] = set()
+    for key, builder in builders:
+        for extra in ("safety", "general"):
+            source = getattr(builder, extra)
+            if source is not None and source.path not in named and not Path(source.path).expanduser().exists():
+                named.add(source.path)
+                missing.append(f"{key}.{extra}.path: {source.path}: no such file")
     model = config.model.name
     if _looks_local(model) and not Path(model).expanduser().exists():
         missing.append(f"model.name: {model}: no such model folder")
@@ -217,6 +251,13 @@ def _model_inputs(config: ExperimentConfig) -> dict[str, Any]:
     return config.model.model_dump()
 
 
+def _kinds_slug(words: list[str]) -> str:
+    """Up to three distinct words (source kinds, set names) and how many more."""
+    unique = list(dict.fromkeys(words))
+    more = f"{len(unique) - 3}more" if len(unique) > 3 else ""
+    return slugify(*unique[:3], more)
+
+
 def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str, Action]) -> Plan:
     """Lay out the stages of ``config`` and compute their keys (upstream first)."""
     from crosstask.judges import get_judge
@@ -248,12 +289,13 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
     models = expand_models(config)
     for m in models:
         eval_deps: list[str] = ["testset"]
-        if m.recipe != "none":
+        if m.recipe not in ("none", "system-prompt"):
             defense = Stage(
                 kind="defense",
                 name=f"defense/{m.id}",
                 inputs={
-                    "recipe": m.recipe,
+                    # the input guard learns from the documents of a mixed defense dataset
+                    "recipe": "mixed" if m.recipe == "input-guard" else m.recipe,
                     "n": m.n,
                     "tasks": config.defense.tasks,
                     "builder": dict(m.builder),
@@ -264,6 +306,8 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
                 deps=("documents",),
                 meta={"model": m},
             )
+            stages.append(defense)
+        if m.trained:
             train = Stage(
                 kind="train",
                 name=f"train/{m.id}",
@@ -272,24 +316,37 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
                 deps=(defense.name,),
                 meta={"model": m},
             )
-            stages += [defense, train]
+            stages.append(train)
             eval_deps.append(train.name)
+        if "input-guard" in m.guards:
+            guard = Stage(kind="guard", name=f"guard/{m.id}", inputs={"seed": seed}, action=actions["guard"],
+                          deps=(defense.name,), meta={"model": m})
+            stages.append(guard)
+            eval_deps.append(guard.name)
         stages.append(
             Stage(
                 kind="eval",
                 name=f"eval/{m.id}",
                 # the judges' versioned ids: a new judge version changes verdicts, so it is a new stage
                 inputs={"eval": {"tasks": config.eval.tasks, "options": config.eval.options.given()},
-                        "judges": judge_ids, "model": _model_inputs(config), "seed": seed},
+                        "judges": judge_ids, "model": _model_inputs(config), "seed": seed,
+                        # only when there are guards, so the keys of every other eval stage stay as they were
+                        **({"guards": list(m.guards)} if m.guards else {})},
                 action=actions["eval"],
                 deps=tuple(eval_deps),
                 meta={"model": m},
             )
         )
     by_name = {s.name: s for s in stages}
+    model = model_slug(config.model.name)
+    documents.slug = _kinds_slug([s.kind for s in config.documents.sources])
+    testset.slug = _kinds_slug((["heldout"] if config.documents.evaluate_heldout else [])
+                               + [(s.set or s.kind).split(":")[-1] for s in config.documents.test_sources])
     for s in stages:  # stages are listed upstream first
         s.version = STAGE_VERSIONS[s.kind]
         s.compute_key([by_name[d].key for d in s.deps])
+        if "model" in s.meta:
+            s.slug = slugify(s.meta["model"].id, model)
     plan = Plan(config, stages, models, store)
     plan.refresh()
     return plan

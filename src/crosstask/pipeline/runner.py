@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from crosstask.errors import CrosstaskError
 from crosstask.io import append_jsonl, check_writable, file_lock, write_json, write_text
 from crosstask.pipeline.experiment_config import ExperimentConfig, load_config
 from crosstask.pipeline.plan import Plan, build_plan, check_counts, check_sources
@@ -21,6 +22,7 @@ from crosstask.pipeline.stage import Action, StageOutput, StageStore
 RUN_LOG = "run.log"  # JSONL: one event per stage (skip/start/done), appended as they happen
 OUTPUT_LOCK = ".crosstask-run.lock"  # held in the output folder while a run writes there
 STAGES_LOCK = ".lock"  # held in the stages folder (which several experiments may share)
+STAGES_MANIFEST = "stages.json"  # in the run folder: the stages it used, by name (kind, key, folder)
 
 
 @dataclass
@@ -62,7 +64,7 @@ def default_actions() -> dict[str, Action]:
 
     return {
         "documents": actions.documents, "testset": actions.testset, "defense": actions.defense,
-        "train": actions.train_stage, "eval": actions.eval_stage,
+        "train": actions.train_stage, "guard": actions.guard_stage, "eval": actions.eval_stage,
     }
 
 
@@ -81,19 +83,47 @@ def plan_run(
         check_sources(cfg, where, test_sources="testset" not in (actions or {}))
         check_counts(cfg, where)
     acts = {**default_actions(), **(actions or {})}
-    return build_plan(cfg, StageStore(cfg.stages_path()), acts)
+    out, stages = cfg.output_path(), cfg.stages_path()
+    if out.resolve() == stages.resolve():
+        raise CrosstaskError(f"{where}: the run folder {out} is the stages folder; rename the experiment or set "
+                             "output_dir or stages_dir")
+    # the old layout kept each experiment's stages in its run folder: this one's and its siblings'
+    old = [cfg.old_stages_path(), *sorted(p for p in out.parent.glob("*/stages") if p.is_dir())]
+    store = StageStore(stages, old_roots=list(dict.fromkeys(old)), manifest=out / STAGES_MANIFEST,
+                       experiment=cfg.name)
+    return build_plan(cfg, store, acts)
 
 
-def plan_table(plan: Plan) -> Table:
+def status_word(row: dict[str, Any], experiment: str) -> str:
+    """A plan row's status in words: cached, reused from another experiment, resumable or to run."""
+    if row["status"] == "cached":
+        if row["old_layout"]:
+            return "cached (old layout; moved into the store on run)"
+        made_by = row["made_by"]
+        return f"reused from {made_by}" if made_by and made_by != experiment else "cached"
+    return {"resume": "resume (partial)", "run": "to run"}[row["status"]]
+
+
+def plan_table(plan: Plan, rows: list[dict[str, Any]] | None = None) -> Table:
     style = {"cached": "green", "resume": "yellow", "run": "cyan"}
-    words = {"cached": "cached", "resume": "resume (partial)", "run": "to run"}
-    table = Table(title=escape(f"Plan of {plan.config.name} ({plan.config.output_path()})"))
-    for col in ("#", "stage", "key", "status", "depends on"):
+    table = Table(title=escape(f"Plan of {plan.config.name} ({plan.config.output_path()}; stages in "
+                               f"{plan.store.root})"))
+    for col in ("#", "stage", "folder", "status", "depends on"):
         table.add_column(col)
-    for i, row in enumerate(plan.rows(), start=1):
-        st = row["status"]
-        table.add_row(str(i), row["stage"], row["key"], f"[{style[st]}]{words[st]}[/]", ", ".join(row["depends_on"]))
+    for i, row in enumerate(rows if rows is not None else plan.rows(), start=1):
+        word = escape(status_word(row, plan.config.name))
+        table.add_row(str(i), row["stage"], escape(row["folder"]), f"[{style[row['status']]}]{word}[/]",
+                      ", ".join(row["depends_on"]))
     return table
+
+
+def plan_counts(rows: list[dict[str, Any]], experiment: str) -> str:
+    """``3 cached, 2 reused from other experiments, 0 to resume, 4 to run``."""
+    words = [status_word(r, experiment) for r in rows]
+    reused = sum(w.startswith("reused") for w in words)
+    cached = sum(r["status"] == "cached" for r in rows) - reused
+    return (f"{cached} cached, {reused} reused from other experiments, "
+            f"{words.count('resume (partial)')} to resume, {words.count('to run')} to run")
 
 
 def _log(path: Path, event: str, **fields: Any) -> None:
@@ -133,9 +163,9 @@ def run(
     check_writable(plan.store.root, what="stages folder")
     result = RunResult(out, plan.config, plan, dry_run=dry_run)
     if dry_run:
-        console.print(plan_table(plan))
-        counts = {s: list(plan.statuses.values()).count(s) for s in ("cached", "resume", "run")}
-        console.print(f"{counts['cached']} cached, {counts['resume']} to resume, {counts['run']} to run")
+        rows = plan.rows()
+        console.print(plan_table(plan, rows))
+        console.print(plan_counts(rows, plan.config.name))
         return result
 
     out.mkdir(parents=True, exist_ok=True)
@@ -167,10 +197,13 @@ def _execute(plan: Plan, result: RunResult, console: Console, report: bool) -> R
             outputs[stage.name] = plan.store.load(stage)
             result.cached.append(stage.name)
             _log(log_path, "skip", stage=stage.name, key=stage.key)
-            console.print(f"[dim]\\[{i}/{total}] {escape(stage.name)}: cached ({stage.key})[/]")
+            _write_manifest(out, outputs)
+            where = outputs[stage.name].dir.relative_to(plan.store.root) if outputs[stage.name].dir.is_relative_to(
+                plan.store.root) else outputs[stage.name].dir
+            console.print(f"[dim]\\[{i}/{total}] {escape(stage.name)}: cached ({escape(str(where))})[/]")
             continue
         verb = "resuming" if status == "resume" else "running"
-        console.rule(escape(f"[{i}/{total}] {verb} {stage.name} ({stage.key})"), style="cyan")
+        console.rule(escape(f"[{i}/{total}] {verb} {stage.name} ({stage.kind}/{stage.folder_name})"), style="cyan")
         _log(log_path, "start", stage=stage.name, key=stage.key, resume=status == "resume")
         started = time.time()
         try:
@@ -179,6 +212,7 @@ def _execute(plan: Plan, result: RunResult, console: Console, report: bool) -> R
             _log(log_path, "interrupted" if isinstance(e, KeyboardInterrupt) else "failed", stage=stage.name,
                  key=stage.key, error=str(e)[:500])
             raise
+        _write_manifest(out, outputs)
         took = time.time() - started
         durations.setdefault(stage.kind, []).append(took)
         result.ran.append(stage.name)
@@ -198,6 +232,12 @@ def _execute(plan: Plan, result: RunResult, console: Console, report: bool) -> R
         console.print(escape(f"report: {out / 'report.html'}"))
     _log(log_path, "run-done", ran=len(result.ran), cached=len(result.cached))
     return result
+
+
+def _write_manifest(out: Path, outputs: dict[str, StageOutput]) -> None:
+    """The run folder's record of the stages it used (they live in the shared store)."""
+    write_json(out / STAGES_MANIFEST, {name: {"kind": o.kind, "key": o.key, "dir": str(o.dir)}
+                                       for name, o in outputs.items()})
 
 
 def summary_table(results: dict[str, Any]) -> Table:

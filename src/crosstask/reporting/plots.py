@@ -414,7 +414,10 @@ def loss_components_plot(results: dict[str, Any], out_dir: Path) -> list[Plot]:
 
 
 def all_plots(results: dict[str, Any], out_dir: Path) -> list[Plot]:
+    from crosstask.reporting.fonts import plot_fonts
+
     plots: list[Plot] = []
-    for fn in (generalization_frontier, refusal_vs_n, cross_task_heatmap, safety_utility, loss_curves):
-        plots += fn(results, out_dir)
+    with plot_fonts():  # labels in Chinese (a model, task or set name) drawn with a CJK font where there is one
+        for fn in (generalization_frontier, refusal_vs_n, cross_task_heatmap, safety_utility, loss_curves):
+            plots += fn(results, out_dir)
     return plots

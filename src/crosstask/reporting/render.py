@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crosstask.reporting.fonts import FAMILY as CJK_FAMILY
+from crosstask.reporting.fonts import font_face_css
 from crosstask.reporting.plots import Plot
 from crosstask.reporting.report_tables import TableData
 
@@ -173,23 +175,30 @@ def render_markdown(results: dict[str, Any], tables: list[TableData] | ReportPar
 
 # --- HTML ----------------------------------------------------------------------------------
 
-# Chinese, Japanese and Korean outputs: the fonts that hold their characters on each system,
-# then the browser's own fallback (no font is embedded, so the page stays small and offline).
+# Chinese, Japanese and Korean outputs: the embedded subset of this machine's CJK font where there is
+# one (reporting/fonts.py; it holds only CJK glyphs, so other text falls through to the next fonts),
+# then the fonts that hold CJK characters on each system, then the browser's own fallback.
 _FONTS = ('system-ui,-apple-system,"Segoe UI",Roboto,"Noto Sans","Noto Sans CJK SC","Source Han Sans SC",'
           '"PingFang SC","Hiragino Sans GB","Microsoft YaHei","WenQuanYi Micro Hei",sans-serif')
-_CSS = f"""
-body{{font-family:{_FONTS};max-width:1100px;margin:2em auto;padding:0 1em;color:#222}}
-table{{border-collapse:collapse;margin:.5em 0 .4em;font-size:.9em}}
-th,td{{border:1px solid #ccc;padding:.3em .6em;text-align:right}}
-th:first-child,td:first-child,.text th,.text td{{text-align:left}}
-th{{background:#f3f3f3}}
-img{{max-width:100%;border:1px solid #eee}}
-details{{margin:.3em 0 .8em;border:1px solid #e0b4b4;background:#fff7f7;padding:.3em .6em}}
-summary{{cursor:pointer;color:#9f3a38;font-weight:600}}
-pre{{white-space:pre-wrap;background:#f8f8f8;padding:.5em;font-size:.85em;font-family:ui-monospace,Menlo,Consolas,monospace,{_FONTS}}}
-.note{{color:#555;font-size:.9em}}
-.export{{font-size:.85em;margin:0 0 1.5em}}
-nav ul{{margin:.2em 0}}
+
+
+def _css(fonts: str) -> str:
+    return _CSS_TEMPLATE.replace("FONTS", fonts)
+
+
+_CSS_TEMPLATE = """
+body{font-family:FONTS;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
+table{border-collapse:collapse;margin:.5em 0 .4em;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.3em .6em;text-align:right}
+th:first-child,td:first-child,.text th,.text td{text-align:left}
+th{background:#f3f3f3}
+img{max-width:100%;border:1px solid #eee}
+details{margin:.3em 0 .8em;border:1px solid #e0b4b4;background:#fff7f7;padding:.3em .6em}
+summary{cursor:pointer;color:#9f3a38;font-weight:600}
+pre{white-space:pre-wrap;background:#f8f8f8;padding:.5em;font-size:.85em;font-family:ui-monospace,Menlo,Consolas,monospace,FONTS}
+.note{color:#555;font-size:.9em}
+.export{font-size:.85em;margin:0 0 1.5em}
+nav ul{margin:.2em 0}
 """
 
 
@@ -238,8 +247,7 @@ def render_html(results: dict[str, Any], tables: list[TableData] | ReportParts, 
     entries = _toc(parts, bool(samples))
     anchor = {title: a for _, title, a in entries}
     title = f"Cross-task defense report: {results.get('experiment', '')}"
-    out = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>",
-           f"<style>{_CSS}</style></head><body><h1>{e(title)}</h1>"]
+    out = [f"<h1>{e(title)}</h1>"]
     if results.get("description"):
         out.append(f"<p>{e(results['description'])}</p>")
     out.append("<ul>" + "".join(f"<li><b>{e(k)}</b>: {e(v)}</li>" for k, v in _header(results)) + "</ul>")
@@ -266,5 +274,9 @@ def render_html(results: dict[str, Any], tables: list[TableData] | ReportParts, 
                     out.append(f"<details><summary>{e(WARNING)}</summary>{meta}{body}</details>")
                 else:
                     out.append(meta + body)
-    out.append("</body></html>")
-    return "\n".join(out)
+    body = "\n".join(out)
+    face, comment = font_face_css(title + body)
+    fonts = f'"{CJK_FAMILY}",{_FONTS}' if face else _FONTS
+    head = (f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{e(title)}</title>"
+            + (f"\n{comment}" if comment else "") + f"\n<style>{face}{_css(fonts)}</style></head><body>")
+    return f"{head}\n{body}\n</body></html>"

@@ -150,8 +150,27 @@ def parse_defense_config(data: dict[str, Any], where: str = "defense config") ->
 
 
 def read_config_mapping(path: str | Path) -> dict[str, Any]:
-    """The settings mapping of a YAML file: the whole file, or its ``data:`` section (plus a top-level ``out``)."""
-    return read_yaml_section(path, "data", keep=("out",))
+    """The settings mapping of a YAML file: the whole file, or its ``data:`` section (plus a top-level ``out``);
+    ``${VAR}``/``${VAR:-default}`` in its ``path`` values come from the environment (``$CROSSTASK_DATA``)."""
+    return _expand_paths(read_yaml_section(path, "data", keep=("out",)), str(path))
+
+
+def _expand_paths(obj: Any, where: str) -> Any:
+    from crosstask.paths import expand_path_vars
+
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if k == "path" and isinstance(v, str) and "${" in v:
+                try:
+                    v = expand_path_vars(v)
+                except ValueError as e:
+                    raise CrosstaskError(f"{where}: path: {v}: {e}") from None
+            out[k] = _expand_paths(v, where)
+        return out
+    if isinstance(obj, list):
+        return [_expand_paths(x, where) for x in obj]
+    return obj
 
 
 def load_defense_config(path: str | Path, overrides: dict[str, Any] | None = None) -> DefenseConfig:

@@ -114,6 +114,15 @@ def refusal_bank(task: str, *, task_openings: bool = False) -> list[str]:
     return out
 
 
+def stable_refusal(task: str, text: str) -> str:
+    """A template refusal naming ``task``, chosen by the hash of ``text`` (the same request, the same
+    refusal): what the input guard answers instead of the model."""
+    from crosstask.io import stable_hash
+
+    bank = refusal_bank(task)
+    return bank[int(stable_hash(text), 16) % len(bank)]
+
+
 class RefusalPicker:
     """Draws refusals for a task from a bank with its own seeded stream."""
 
