@@ -12,8 +12,8 @@ from crosstask.errors import CrosstaskError
 from crosstask.pipeline import load_config, run
 
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
-SHIPPED = ["demo", "smoke", "guards", "paper-llama2", "paper-llama1", "paper-data", "generalize", "ceiling-beavertails",
-           "transfer"]
+SHIPPED = ["demo", "smoke", "guards", "demo-guards", "paper-llama2", "paper-llama1", "paper-data", "generalize",
+           "ceiling-beavertails", "transfer"]
 PAPER = ["paper-llama2", "paper-llama1", "paper-data", "generalize", "ceiling-beavertails"]  # read $CROSSTASK_DATA
 
 
@@ -32,6 +32,10 @@ def _missing_files(cfg) -> list[str]:
     extras = [x.path for x in (cfg.defense.builder.safety, cfg.defense.builder.general) if x is not None]
     return [p for p in [*[s.path for s in [*cfg.documents.sources, *cfg.documents.test_sources] if s.kind != "hf"],
                         *extras] if p is not None and not Path(p).exists()]
+
+
+def test_every_shipped_config_is_dry_run():
+    assert sorted(p.stem for p in CONFIGS.glob("*.yaml")) == sorted(SHIPPED)
 
 
 @pytest.mark.parametrize("name", SHIPPED)
