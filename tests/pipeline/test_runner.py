@@ -101,6 +101,19 @@ def test_eval_stage_key_names_the_judge_version(tmp_path, standins, make_config,
     assert all(after[n] == k for n, k in before.items() if not n.startswith("eval/"))
 
 
+def test_generated_documents_key_names_the_refusal_filter_version(tmp_path, standins, make_config, monkeypatch):
+    """Harvesting drops generations the refusal judge calls refusals, so a new judge version keeps other
+    documents: the documents stage (and so everything downstream) is new, not a stale cached one."""
+    from crosstask.judges import get_judge
+
+    cfg = make_config()
+    cfg["documents"]["sources"].append({"kind": "generated-news", "label": "benign", "options": {"n": 4}})
+    before = {s.name: s.key for s in plan_run(cfg, actions=standins.actions()).stages}
+    monkeypatch.setattr(type(get_judge("refusal")), "version", "999")
+    after = {s.name: s.key for s in plan_run(cfg, actions=standins.actions()).stages}
+    assert all(after[n] != k for n, k in before.items())
+
+
 def test_dry_run_prints_plan_and_writes_nothing(tmp_path, standins, make_config):
     out = io.StringIO()
     result = run(make_config(), dry_run=True, actions=standins.actions(),

@@ -260,6 +260,7 @@ def _kinds_slug(words: list[str]) -> str:
 
 def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str, Action]) -> Plan:
     """Lay out the stages of ``config`` and compute their keys (upstream first)."""
+    from crosstask.data.harvest.refusal_filter import filter_id
     from crosstask.judges import get_judge
 
     seed = config.seed
@@ -272,6 +273,7 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
             "sources": [s.to_spec() for s in config.documents.sources],
             "heldout": config.documents.heldout.model_dump(),
             "seed": seed,
+            **filter_id([s.kind for s in config.documents.sources]),
         },
         action=actions["documents"],
     )
@@ -281,6 +283,7 @@ def build_plan(config: ExperimentConfig, store: StageStore, actions: Mapping[str
         inputs={
             "test_sources": [{"spec": s.to_spec(), "set": s.set} for s in config.documents.test_sources],
             "evaluate_heldout": config.documents.evaluate_heldout,
+            **filter_id([s.kind for s in config.documents.test_sources]),
         },
         action=actions["testset"],
         deps=("documents",),
