@@ -39,34 +39,12 @@ from crosstask.models.loader import load_model
 from crosstask.tasks import PAPER_TASKS, get_task
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from real_profile import real_options, run_real  # noqa: E402  (a sibling script module)
+import real_documents  # noqa: E402  (sibling script modules)
+from real_profile import real_options, run_real  # noqa: E402
 
-TOWNS = ["Ashford", "Brookvale", "Cedar Falls", "Dunmore", "Elmstead", "Fairhaven", "Glenwood", "Harrowgate"]
-TOPICS = [
-    ("library", "the new public library", "readers", "books and study rooms"),
-    ("market", "the weekly farmers market", "shoppers", "fresh vegetables, bread and honey"),
-    ("bridge", "the repaired river bridge", "commuters", "a wider cycle lane and new lighting"),
-    ("school", "the primary school's science fair", "pupils", "models of volcanoes and solar cars"),
-    ("park", "the restored city park", "families", "a playground, a pond and shaded benches"),
-    ("orchestra", "the youth orchestra's spring concert", "listeners", "pieces by Mozart and Dvorak"),
-    ("bakery", "a family bakery's fiftieth anniversary", "customers", "free pastries and a baking class"),
-    ("marathon", "the annual charity marathon", "runners", "a route along the old canal"),
-]
-SENTENCES = [
-    "Officials in {town} said on {day} that {what} had drawn more {who} than expected.",
-    "Organisers counted about {n} visitors during the first weekend, up from {m} last year.",
-    "Local volunteers spent several months preparing {what}, which now offers {offer}.",
-    "The mayor of {town} thanked the staff and said the project was finished on budget.",
-    "Several residents told reporters that they enjoyed {offer} and planned to return soon.",
-    "A spokesperson explained that the cost of {n} thousand pounds was shared by the council and donors.",
-    "Weather forecasters expect mild temperatures, which should help attendance in the coming weeks.",
-    "Shops near the site reported busier afternoons, and a cafe extended its opening hours.",
-    "The council plans to publish a short report on the {topic} later this year.",
-    "Next spring, organisers hope to add guided tours and activities for older residents.",
-    "Public transport will run extra buses on {day}s to reduce traffic near the {topic}.",
-    "Photos shared online showed {who} smiling beside colourful banners and flower beds.",
-]
-DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+# The news profile's templates: the first of real_documents.py's (its profile adds more for variety).
+TOWNS, TOPICS = real_documents.TOWNS[:8], real_documents.TOPICS[:8]
+SENTENCES, DAYS = real_documents.SENTENCES[:12], real_documents.DAYS
 
 
 def harmless_documents(n: int, seed: int = 0) -> list[str]:
