@@ -277,18 +277,29 @@ def _adapter_config_identity(path: Path) -> str | None:
 
 def _run_generation(samples: list[Sample], loaded: Any, cfg: EvalConfig, primary: Judge, cache_file: Path,
                     progress: bool) -> None:
-    """Generate every sample's output through the shared engine and its resumable cache.
+    """Generate every sample's output through the shared engine (or the configured endpoint) and its
+    resumable cache.
 
     All prompts of a mode go in one call, so the engine can share a document's prefix
     across its tasks; refusal-only samples stop once the primary judge's verdict is final.
     """
     from crosstask.generation import GenerationCache, generate
 
-    if cfg.backend == "openai":
-        _run_endpoint(samples, cfg, primary, cache_file, progress)
-        return
-    settings = _settings(cfg)
     cache = GenerationCache(cache_file)
+    settings = _settings(cfg)
+    if cfg.backend == "openai":
+        from crosstask.generation.openai_backend import generate_openai
+
+        endpoint = endpoint_of(cfg)
+
+        def run(group: list[Sample], **kwargs: Any) -> list[str]:  # the chat requests, a bounded pool
+            return generate_openai(endpoint, [s.messages or [] for s in group], settings, cache=cache,
+                                   progress=progress, **kwargs)
+    else:
+        def run(group: list[Sample], **kwargs: Any) -> list[str]:
+            return generate(loaded.model, loaded.tokenizer, [s.prompt for s in group], settings, cache=cache,
+                            cache_key=_weights_identity(cfg), progress=progress, **kwargs)
+
     by_mode: dict[str, list[Sample]] = {}
     for s in samples:
         by_mode.setdefault(s.mode, []).append(s)
@@ -298,9 +309,7 @@ def _run_generation(samples: list[Sample], loaded: Any, cfg: EvalConfig, primary
             kwargs = {"stop_when": primary.is_final, "stop_key": primary.id}
             if cfg.refusal_only_tokens is not None:
                 kwargs["stop_window"] = cfg.refusal_only_tokens
-        outs = generate(loaded.model, loaded.tokenizer, [s.prompt for s in group], settings, cache=cache,
-                        cache_key=_weights_identity(cfg), progress=progress, **kwargs)
-        for s, o in zip(group, outs, strict=True):
+        for s, o in zip(group, run(group, **kwargs), strict=True):
             s.output = o
 
 
@@ -313,26 +322,6 @@ def endpoint_of(cfg: EvalConfig) -> Any:
     assert cfg.base_url is not None
     return Endpoint(base_url=cfg.base_url, model=cfg.model, api_key=os.environ.get(cfg.api_key_env) or None,
                     concurrency=cfg.concurrency, max_retries=cfg.max_retries, timeout=cfg.request_timeout)
-
-
-def _run_endpoint(samples: list[Sample], cfg: EvalConfig, primary: Judge, cache_file: Path, progress: bool) -> None:
-    """As :func:`_run_generation`, through an endpoint: the chat requests, a bounded pool, the same cache."""
-    from crosstask.generation import GenerationCache
-    from crosstask.generation.openai_backend import generate_openai
-
-    cache = GenerationCache(cache_file)
-    endpoint = endpoint_of(cfg)
-    by_mode: dict[str, list[Sample]] = {}
-    for s in samples:
-        by_mode.setdefault(s.mode, []).append(s)
-    for mode, group in by_mode.items():
-        kwargs: dict[str, Any] = {}
-        if mode == "refusal-only":
-            kwargs = {"stop_when": primary.is_final, "stop_key": primary.id, "stop_window": cfg.refusal_only_tokens}
-        outs = generate_openai(endpoint, [s.messages or [] for s in group], _settings(cfg), cache=cache,
-                               progress=progress, **kwargs)
-        for s, o in zip(group, outs, strict=True):
-            s.output = o
 
 
 def apply_input_guard(samples: list[Sample], cfg: EvalConfig) -> int:
