@@ -41,6 +41,8 @@ def real_options(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--documents", help="JSONL of document texts (a string or {'text': ...} per line)")
     g.add_argument("--threads", default="auto", help="torch threads: a number, or auto (crosstask.threads)")
     g.add_argument("--token-budget", type=int, default=None, help="GenerationSettings.token_budget (default: its own)")
+    g.add_argument("--workers", type=int, default=None,
+                   help="GenerationSettings.workers (default: one per torch thread on CPU)")
     g.add_argument("--baseline-prompts", type=int, default=20, help="prompts the one-at-a-time baseline runs on")
     g.add_argument("--eval-300", action="store_true", help="300 documents x 5 tasks, the evaluation only")
     g.add_argument("--int8", action="store_true",
@@ -76,6 +78,7 @@ def run_real(args: argparse.Namespace) -> None:
     from crosstask.generation.decode import SUFFIX_CAP
     from crosstask.generation.engine import encode_prompt
     from crosstask.generation.prefix import group_by_prefix, member_prefixes
+    from crosstask.generation.workers import default_workers
     from crosstask.judges import get_judge
     from crosstask.models.loader import load_model
 
@@ -92,7 +95,8 @@ def run_real(args: argparse.Namespace) -> None:
     doc_tokens = [len(tok(d, add_special_tokens=False)["input_ids"]) for d in docs]
     judge = get_judge("refusal")
     budget = {} if args.token_budget is None else {"token_budget": args.token_budget}
-    settings = GenerationSettings(max_new_tokens=new_tokens, batch_size=args.batch_size, **budget)
+    settings = GenerationSettings(max_new_tokens=new_tokens, batch_size=args.batch_size, workers=args.workers,
+                                  **budget)
     ceiling = measure(model)
     generate(model, tok, prompts[:2], GenerationSettings(max_new_tokens=2))  # warm up kernels
 
@@ -171,7 +175,8 @@ def run_real(args: argparse.Namespace) -> None:
 
     print(f"\n{n_docs} documents x {N_TASKS} tasks = {len(prompts)} prompts ({len(malicious)} refusal-only, "
           f"{len(benign)} full), greedy, fp32, max_new_tokens {new_tokens}, batch size {settings.batch_size}, "
-          f"token budget {settings.token_budget}, model {args.model}, judge {judge.id}")
+          f"token budget {settings.token_budget}, workers {settings.workers or default_workers('cpu', len(prompts))}, "
+          f"model {args.model}, judge {judge.id}")
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, affinity {len(os.sched_getaffinity(0))} cores, "
           f"torch threads {torch.get_num_threads()} ({choice.reason}), load average (1/5/15 min) at the end: "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")

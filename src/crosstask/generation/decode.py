@@ -22,9 +22,7 @@ exactly its own tokens at its own positions; padding is masked, never attended.
 
 from __future__ import annotations
 
-import contextlib
-import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -38,6 +36,7 @@ from transformers.generation.logits_process import (
     TopPLogitsWarper,
 )
 
+from crosstask.generation.attention import gqa_attention
 from crosstask.generation.prefix import PromptGroup, member_prefixes
 from crosstask.generation.settings import GenerationSettings
 
@@ -116,36 +115,8 @@ def _left_padded(rows: Sequence[Sequence[int]], pad_id: int, device) -> tuple[to
     return inp, mask
 
 
-@contextlib.contextmanager
-def _gqa_in_sdpa() -> Iterator[None]:
-    """Multi-token passes with a mask: grouped-query attention inside SDPA instead of ``repeat_kv``.
-
-    transformers expands K/V to every query head (a copy of the batch's cache per layer) when a mask is
-    given and the query has several tokens; SDPA's own ``enable_gqa`` reads the K/V heads in place, about 3x
-    faster for the suffix pass at 1,600 positions (benchmarks/long_context_profile.py). transformers reads
-    this switch at every attention call; a value the user set is left alone.
-    """
-    if os.environ.get(_FORCE_GQA) is not None:
-        yield
-        return
-    os.environ[_FORCE_GQA] = "1"
-    try:
-        yield
-    finally:
-        os.environ.pop(_FORCE_GQA, None)
-
-
-_FORCE_GQA = "TRANSFORMERS_SDPA_FORCE_GQA"
-
-
 def _prefill(model, ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup], *, pad_id: int, room: int,
              chunk: int):
-    with _gqa_in_sdpa():
-        return _prefill_passes(model, ids, groups, pad_id=pad_id, room=room, chunk=chunk)
-
-
-def _prefill_passes(model, ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup], *, pad_id: int,
-                    room: int, chunk: int):
     """Run every member's prompt; returns (cache with ``room`` spare positions, mask, next positions, logits).
 
     Each member's prompt but its last tokens runs alone (one row, no padding, so no mask: SDPA's causal
@@ -331,6 +302,14 @@ def decode_groups(
     tokens as one batch); the cache holds ``members x (longest prefix + longest suffix + max new tokens)``
     positions, which the caller bounds by choosing the groups (``engine.pack_batches``).
     """
+    with gqa_attention(model):
+        return _decode(model, ids, groups, pad_id=pad_id, picker=picker, stop=stop, generators=generators,
+                       on_step=on_step, prefill_chunk=prefill_chunk)
+
+
+def _decode(model, ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup], *, pad_id: int, picker: TokenPicker,
+            stop: StopRule, generators: dict[int, torch.Generator] | None,
+            on_step: Callable[[dict[int, int]], Iterable[int] | None] | None, prefill_chunk: int) -> dict[int, list[int]]:
     members = [m for g in groups for m in g.members]
     cache, mask, pos, logits = _prefill(model, ids, groups, pad_id=pad_id, room=stop.max_new_tokens,
                                         chunk=prefill_chunk)

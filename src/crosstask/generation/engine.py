@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -46,6 +47,7 @@ from crosstask.generation.cache import ENGINE_VERSION, GenerationCache, generati
 from crosstask.generation.decode import PREFILL_CHUNK, SUFFIX_CAP, StopRule, TokenPicker, decode_groups
 from crosstask.generation.prefix import PromptGroup, group_by_prefix, member_prefixes
 from crosstask.generation.settings import GenerationSettings
+from crosstask.generation.workers import default_workers, run_batches
 from crosstask.io import stable_hash
 
 __all__ = ["ENGINE_VERSION", "GenerationCache", "GenerationSettings", "cache_keys", "generate"]
@@ -330,10 +332,16 @@ def _generate_hf(
     picker = TokenPicker(settings)
     gens = _sampling_generators(prompts, settings.seed) if settings.do_sample else None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    chunk = min(PREFILL_CHUNK, settings.token_budget)
-    for batch in pack_batches(groups, ids, settings.batch_size, settings.token_budget, room=cap):
-        new = decode_groups(model, ids, batch, pad_id=pad_id, picker=picker, stop=stop, generators=gens,
-                            prefill_chunk=chunk)
+    workers = settings.workers or default_workers(model.device, len(groups))
+    budget = max(64, settings.token_budget // workers)  # the budget covers every batch in flight
+    chunk = min(PREFILL_CHUNK, budget)
+    batches = pack_batches(groups, ids, settings.batch_size, budget, room=cap)
+
+    def run(batch: list[PromptGroup], interrupted: threading.Event) -> dict[int, list[int]]:
+        return decode_groups(model, ids, batch, pad_id=pad_id, picker=picker, stop=stop, generators=gens,
+                             prefill_chunk=chunk, on_step=lambda step: step if interrupted.is_set() else None)
+
+    for batch, new in run_batches(batches, run, workers):
         members = [m for g in batch for m in g.members]
         on_done(members, [decode(new[m]) for m in members])
 

@@ -25,6 +25,11 @@ class GenerationSettings(ConfigModel):
         "Cache positions one batch may hold (rows x padded prompt length + max_new_tokens; does not change greedy "
         "outputs). Bounds generation's memory whatever the documents' lengths: about 46 KB per position for "
         "SmolLM2-135M in fp32, so 32768 is ~1.5 GB. A prompt longer than the budget runs alone."))
+    workers: int | None = Field(None, ge=1, description=(
+        "Batches decoded at once, each on one CPU thread of its own (does not change outputs). None: one per torch "
+        "thread on CPU (so 2 on 2 free cores), 1 on a GPU. Two one-thread workers beat one two-thread batch on CPU: "
+        "one prefills (compute-bound) while the other decodes (memory-bound). The token budget is shared by the "
+        "batches in flight."))
     dtype: Literal["float32", "bfloat16", "int8"] | None = Field(None, description=(
         "Compute dtype: None = the model's own; int8 runs a copy with dynamically quantized int8 linear "
         "layers (an approximate fast path on CPU: outputs differ from fp32); bfloat16 runs a bf16 copy (about "
@@ -40,10 +45,11 @@ class GenerationSettings(ConfigModel):
         return self
 
     def key(self) -> dict[str, Any]:
-        """The fields that change outputs (batch size and token budget do not: the engine's greedy outputs do not depend on it)."""
+        """The fields that change outputs (batch size, token budget and workers do not: greedy outputs do not depend on them)."""
         d = self.model_dump()
         d.pop("batch_size")
         d.pop("token_budget")
+        d.pop("workers")
         if d["dtype"] is None:
             d.pop("dtype")
         if d["repetition_penalty"] == 1.0:  # keeps keys of earlier caches valid
