@@ -82,12 +82,12 @@ def test_memory_is_bounded_by_the_token_budget_not_the_longest_prompt(tiny, mixe
     assert max(hook_fed) <= budget
     assert sum(seen["cache"]) < len(ids) * (longest + MAX_NEW)
 
-    # Two workers hold two batches at once: each gets half the budget.
+    # Two workers run the same batches (two at a time), so outputs and each batch's memory do not change.
+    one = sorted(seen["cache"])
     seen["cache"].clear()
     generate(tiny.model, tok, mixed,
              GenerationSettings(max_new_tokens=MAX_NEW, batch_size=64, token_budget=budget, workers=2))
-    assert len(seen["cache"]) > len(batches)
-    assert all(c <= max(budget // 2, longest + MAX_NEW) for c in seen["cache"])
+    assert sorted(seen["cache"]) == one
 
 
 def test_prefill_chunks_feed_at_most_the_chunk(tiny, monkeypatch):

@@ -49,8 +49,8 @@ class EvalOptions(ConfigModel):
     max_new_tokens: int = Field(128, ge=1, description="Tokens to generate per answer.")
     batch_size: int = Field(16, ge=1, description="Generation batch size.")
     token_budget: int | None = Field(None, ge=64, description=(
-        "Cache positions one generation batch may hold, padding included (default: the engine's, 32768): "
-        "bounds memory on long documents."))
+        "Cache positions one generation batch may hold, padding included (default: the engine's, 16384; one "
+        "batch per worker is in flight): bounds memory on long documents."))
     generation_dtype: Literal["float32", "bfloat16", "int8"] | None = Field(None, description=(
         "bfloat16 or int8 (dynamic quantization of the linear layers): faster CPU generation, outputs differ."))
     max_input_tokens: int | None = Field(None, ge=1, description=(

@@ -18,6 +18,8 @@ How it is fast (transformers backend, :mod:`crosstask.generation.decode`):
   ``settings.token_budget`` cache positions (padding included), so memory does not grow with the
   documents' lengths and rows of a batch have similar lengths; long prompts prefill in chunks.
 - Batched decoding with per-sequence stopping: a finished sequence leaves the batch.
+- On CPU, whole batches run on one-thread workers, one per free core (:mod:`crosstask.generation.workers`):
+  one prefills while another decodes, which uses two cores better than one batch on two threads.
 - Refusal-only mode (``stop_when``): a sequence stops as soon as the caller's rule says its
   verdict is final, and after ``stop_window`` new tokens at the latest.
 - Greedy outputs equal one-prompt-at-a-time ``model.generate(do_sample=False)`` token for
@@ -332,10 +334,10 @@ def _generate_hf(
     picker = TokenPicker(settings)
     gens = _sampling_generators(prompts, settings.seed) if settings.do_sample else None
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-    workers = settings.workers or default_workers(model.device, len(groups))
-    budget = max(64, settings.token_budget // workers)  # the budget covers every batch in flight
-    chunk = min(PREFILL_CHUNK, budget)
-    batches = pack_batches(groups, ids, settings.batch_size, budget, room=cap)
+    chunk = min(PREFILL_CHUNK, settings.token_budget)
+    # Batches do not depend on the number of workers (nor on the free cores that choose it), so neither do outputs.
+    batches = pack_batches(groups, ids, settings.batch_size, settings.token_budget, room=cap)
+    workers = settings.workers or default_workers(model.device, len(batches))
 
     def run(batch: list[PromptGroup], interrupted: threading.Event) -> dict[int, list[int]]:
         return decode_groups(model, ids, batch, pad_id=pad_id, picker=picker, stop=stop, generators=gens,

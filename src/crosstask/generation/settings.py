@@ -21,15 +21,16 @@ class GenerationSettings(ConfigModel):
     top_p: float = Field(1.0, gt=0, le=1, description="Nucleus sampling share (0 < top_p <= 1).")
     seed: int = Field(0, ge=0, description="Sampling seed.")
     batch_size: int = Field(16, ge=1, description="Prompts per batch (does not change greedy outputs).")
-    token_budget: int = Field(32768, ge=64, description=(
+    token_budget: int = Field(16384, ge=64, description=(
         "Cache positions one batch may hold (rows x padded prompt length + max_new_tokens; does not change greedy "
         "outputs). Bounds generation's memory whatever the documents' lengths: about 46 KB per position for "
-        "SmolLM2-135M in fp32, so 32768 is ~1.5 GB. A prompt longer than the budget runs alone."))
+        "SmolLM2-135M in fp32, so 16384 is ~0.75 GB per batch, and one batch per worker is in flight. A prompt "
+        "longer than the budget runs alone."))
     workers: int | None = Field(None, ge=1, description=(
         "Batches decoded at once, each on one CPU thread of its own (does not change outputs). None: one per torch "
         "thread on CPU (so 2 on 2 free cores), 1 on a GPU. Two one-thread workers beat one two-thread batch on CPU: "
-        "one prefills (compute-bound) while the other decodes (memory-bound). The token budget is shared by the "
-        "batches in flight."))
+        "one prefills (compute-bound) while the other decodes (memory-bound). Each batch in flight holds up to "
+        "token_budget cache positions."))
     dtype: Literal["float32", "bfloat16", "int8"] | None = Field(None, description=(
         "Compute dtype: None = the model's own; int8 runs a copy with dynamically quantized int8 linear "
         "layers (an approximate fast path on CPU: outputs differ from fp32); bfloat16 runs a bf16 copy (about "
