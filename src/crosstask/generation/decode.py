@@ -116,7 +116,7 @@ def _left_padded(rows: Sequence[Sequence[int]], pad_id: int, device) -> tuple[to
 
 
 def _prefill(model, ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup], *, pad_id: int, room: int,
-             chunk: int):
+             chunk: int, before_pass: Callable[[], None]):
     """Run every member's prompt; returns (cache with ``room`` spare positions, mask, next positions, logits).
 
     Each member's prompt but its last tokens runs alone (one row, no padding, so no mask: SDPA's causal
@@ -139,20 +139,23 @@ def _prefill(model, ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup],
         if copied:
             buffers.copy(row - 1, pwidth - plan[row - 1][0], row, start, copied)
         if pl > copied:
-            _prefill_prefix(model, ids[m][copied:pl], buffers.row_cache(row, start, copied), chunk)
+            _prefill_prefix(model, ids[m][copied:pl], buffers.row_cache(row, start, copied), chunk, before_pass)
     cache = buffers.cache(length=pwidth)
     start = torch.tensor([pl for pl, _ in plan], device=device)
     spos = start[:, None] + (smask.cumsum(-1) - 1).clamp(min=0)  # pads get any valid position; masked anyway
     mask = torch.cat([pmask, smask], dim=1)
+    before_pass()
     logits = _forward(model, cache, input_ids=sinp, attention_mask=mask, position_ids=spos)
     next_pos = torch.tensor([len(ids[m]) for m in members], device=device)
     return cache, mask, next_pos, logits
 
 
-def _prefill_prefix(model, tokens: Sequence[int], cache: DynamicCache, chunk: int) -> None:
+def _prefill_prefix(model, tokens: Sequence[int], cache: DynamicCache, chunk: int,
+                    before_pass: Callable[[], None]) -> None:
     """One prompt prefix, chunk by chunk, into ``cache`` (positions follow from the cache's length)."""
     for s in range(0, len(tokens), chunk):
         piece = torch.tensor([list(tokens[s : s + chunk])], device=model.device)
+        before_pass()
         model(input_ids=piece, past_key_values=cache, use_cache=True, logits_to_keep=1)
 
 
@@ -293,6 +296,7 @@ def decode_groups(
     generators: dict[int, torch.Generator] | None = None,
     on_step: Callable[[dict[int, int]], Iterable[int] | None] | None = None,
     prefill_chunk: int = PREFILL_CHUNK,
+    before_pass: Callable[[], None] | None = None,
 ) -> dict[int, list[int]]:
     """Decode every member of ``groups`` (indices into ``ids``); returns its new token ids (EOS included).
 
@@ -300,19 +304,25 @@ def decode_groups(
     streaming); the members it returns finish there (e.g. a client that went away, its own token cap).
     A forward pass of the prefill feeds at most ``prefill_chunk`` tokens of a prompt (and the members' last
     tokens as one batch); the cache holds ``members x (longest prefix + longest suffix + max new tokens)``
-    positions, which the caller bounds by choosing the groups (``engine.pack_batches``).
+    positions, which the caller bounds by choosing the groups (``engine.pack_batches``). ``before_pass()`` runs
+    before every forward pass (a worker takes its current share of the threads there).
     """
     with gqa_attention(model):
         return _decode(model, ids, groups, pad_id=pad_id, picker=picker, stop=stop, generators=generators,
-                       on_step=on_step, prefill_chunk=prefill_chunk)
+                       on_step=on_step, prefill_chunk=prefill_chunk, before_pass=before_pass or _nothing)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _decode(model, ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup], *, pad_id: int, picker: TokenPicker,
             stop: StopRule, generators: dict[int, torch.Generator] | None,
-            on_step: Callable[[dict[int, int]], Iterable[int] | None] | None, prefill_chunk: int) -> dict[int, list[int]]:
+            on_step: Callable[[dict[int, int]], Iterable[int] | None] | None, prefill_chunk: int,
+            before_pass: Callable[[], None]) -> dict[int, list[int]]:
     members = [m for g in groups for m in g.members]
     cache, mask, pos, logits = _prefill(model, ids, groups, pad_id=pad_id, room=stop.max_new_tokens,
-                                        chunk=prefill_chunk)
+                                        chunk=prefill_chunk, before_pass=before_pass)
     gens = [generators[m] for m in members] if generators is not None else None
     out: dict[int, list[int]] = {m: [] for m in members}
     active = list(members)
@@ -336,6 +346,7 @@ def _decode(model, ids: Sequence[Sequence[int]], groups: Sequence[PromptGroup], 
             if gens is not None:
                 gens = [gens[r] for r in order]
         mask = torch.cat([mask, torch.ones(len(active), 1, dtype=mask.dtype, device=mask.device)], dim=1)
+        before_pass()
         logits = _forward(model, cache, input_ids=tok[:, None], attention_mask=mask, position_ids=pos[:, None])
         pos = pos + 1
     return out

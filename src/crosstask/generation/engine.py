@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -339,9 +338,11 @@ def _generate_hf(
     batches = pack_batches(groups, ids, settings.batch_size, settings.token_budget, room=cap)
     workers = settings.workers or default_workers(model.device, len(batches))
 
-    def run(batch: list[PromptGroup], interrupted: threading.Event) -> dict[int, list[int]]:
+    def run(batch: list[PromptGroup], step: Callable[[], bool]) -> dict[int, list[int]]:
+        # step(): the worker's current share of the threads (before every pass), and whether the caller stopped
         return decode_groups(model, ids, batch, pad_id=pad_id, picker=picker, stop=stop, generators=gens,
-                             prefill_chunk=chunk, on_step=lambda step: step if interrupted.is_set() else None)
+                             prefill_chunk=chunk, on_step=lambda active: active if step() else None,
+                             before_pass=step)
 
     for batch, new in run_batches(batches, run, workers):
         members = [m for g in batch for m in g.members]
