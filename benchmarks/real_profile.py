@@ -51,11 +51,6 @@ def real_options(ap: argparse.ArgumentParser) -> None:
     g.add_argument("--seed", type=int, default=0)
 
 
-def _burn() -> None:
-    while True:
-        pass
-
-
 def _peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
 
@@ -218,10 +213,11 @@ def _with_load(args: argparse.Namespace, evaluation, t_idle: float) -> tuple[str
     """The evaluation again beside one busy process; threads chosen again from the cores now free."""
     import eval_throughput as base
     import torch
+    from threads_under_load import burn
 
     cores = len(os.sched_getaffinity(0))
     before = torch.get_num_threads()
-    burner = multiprocessing.Process(target=_burn, daemon=True)
+    burner = multiprocessing.Process(target=burn, args=(float("inf"),), daemon=True)
     burner.start()
     try:
         time.sleep(2.0)

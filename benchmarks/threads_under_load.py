@@ -22,7 +22,8 @@ import sys
 import time
 
 
-def _burn(stop_at: float) -> None:
+def burn(stop_at: float) -> None:
+    """Keep one core busy until ``stop_at`` (a time.time() value), as another user's job would."""
     while time.time() < stop_at:
         pass
 
@@ -63,7 +64,7 @@ def main() -> None:
         return
 
     settings = [s.strip() for s in args.threads.split(",") if s.strip()]
-    burners = [multiprocessing.Process(target=_burn, args=(time.time() + 600,), daemon=True) for _ in range(args.busy)]
+    burners = [multiprocessing.Process(target=burn, args=(time.time() + 600,), daemon=True) for _ in range(args.busy)]
     for b in burners:
         b.start()
     time.sleep(2 if args.busy else 0)
